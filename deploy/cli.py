@@ -1,0 +1,187 @@
+"""The command line: ``python deploy.py --config config/dev.json --region us-east-2 --project-type fpac``.
+
+Without a subcommand it deploys (plan, confirm, apply), as the brief's example does. ``plan``
+exits 0 when nothing would change, 2 when something would, 1 on error (Terraform's
+``-detailed-exitcode``), so Jenkins can branch on it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .common.errors import DeployerError
+from .common.projects import list_projects
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+CONFIG_HELP = "Environment config file, e.g. config/dev.json (relative paths are read from the current folder)."
+
+
+class DefaultToDeploy(click.Group):
+    """``deploy.py --config ...`` (options first, no subcommand) means ``deploy.py deploy --config ...``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
+            args = ["deploy", *args]
+        return super().parse_args(ctx, args)
+
+
+def fail(message: str, output: str = "text") -> None:
+    """One line on stderr (and a JSON error object on stdout in JSON mode), exit 1."""
+    if output == "json":
+        click.echo(json.dumps({"error": message}))
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    sys.exit(EXIT_ERROR)
+
+
+def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False), help=CONFIG_HELP)
+    @click.option("--region", default=None, help="AWS region; must be one the config lists (default: the config's only region).")
+    @click.option("--project-type", "project", required=True, help="The pipeline to deploy, e.g. fpac (see `deploy.py projects`).")
+    @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                  help="json: the plan and result as one JSON document on stdout.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DeployerError as exc:
+            fail(str(exc), kwargs.get("output", "text"))
+
+    return wrapper
+
+
+@click.group(cls=DefaultToDeploy, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="pipeline-deployer")
+def cli() -> None:
+    """Deploy AWS data pipelines (Lambda, Glue jobs and crawlers, Step Functions, IAM) with boto3.
+
+    \b
+    Typical use:
+      deploy.py plan   --config config/dev.json --region us-east-2 --project-type fpac
+      deploy.py deploy --config config/dev.json --region us-east-2 --project-type fpac --yes
+      deploy.py --config config/local.json --project-type fpac --yes      (deploy is the default)
+      deploy.py run    --config config/local.json --project-type fpac --input sample.csv
+
+    Every run validates the config and the project before any AWS call, checks that the
+    credentials belong to the config's account, shows a plan, and changes only what differs.
+    """
+
+
+@cli.command()
+@target_options
+def plan(config_path: Path, region: str | None, project: str, output: str) -> None:
+    """Show what deploy would change. Makes no writes. Exit 0: no changes, 2: changes, 1: error."""
+    from .common.deployment import connect, prepare
+    from .common.render import Renderer
+
+    prepared = prepare(config_path, region, project)
+    the_plan = connect(prepared).plan(prepared.specs)
+    if output == "json":
+        click.echo(json.dumps({"plan": the_plan.to_json()}, indent=2))
+    else:
+        Renderer().plan(the_plan)
+    sys.exit(EXIT_CHANGES if the_plan.has_changes else EXIT_OK)
+
+
+@cli.command()
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (for Jenkins and scripts).")
+def deploy(config_path: Path, region: str | None, project: str, output: str, yes: bool) -> None:
+    """Plan, confirm, apply. A second run with nothing changed makes no writes and says so."""
+    from .common.deployment import connect, prepare
+    from .common.render import Renderer
+
+    prepared = prepare(config_path, region, project)
+    engine = connect(prepared)
+    the_plan = engine.plan(prepared.specs)
+    renderer = Renderer(Console(stderr=output == "json", highlight=False))
+    renderer.plan(the_plan)
+    if not the_plan.has_changes:
+        if output == "json":
+            click.echo(json.dumps({"plan": the_plan.to_json(), "result": {"ok": True, "results": []}}, indent=2))
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise DeployerError("refusing to apply without confirmation: pass --yes when not running in a terminal")
+        if not click.confirm("Apply these changes?", default=False):
+            raise DeployerError("cancelled; nothing was changed")
+    result = engine.apply(the_plan, on_event=renderer.event)
+    renderer.summary(result)
+    if output == "json":
+        click.echo(json.dumps({"plan": the_plan.to_json(), "result": result.to_json()}, indent=2))
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@target_options
+def validate(config_path: Path, region: str | None, project: str, output: str) -> None:
+    """Validate the config and the project's definitions (IAM lint included). Makes no AWS call."""
+    from .common.deployment import prepare
+
+    prepared = prepare(config_path, region, project)
+    message = f"{config_path}: valid; {project} defines {len(prepared.specs)} resources for {prepared.config.environment} in {prepared.region}"
+    click.echo(json.dumps({"valid": True, "resources": len(prepared.specs)}) if output == "json" else message)
+
+
+@cli.command()
+def projects() -> None:
+    """List the deployable projects."""
+    for name in list_projects():
+        click.echo(name)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the checked-in schema is not what the models generate.")
+def schema(check: bool) -> None:
+    """Write deploy/config/config.schema.json from the config models (for editor completion)."""
+    from .common.schema import SCHEMA_PATH, schema_text
+
+    text = schema_text()
+    if check:
+        if not SCHEMA_PATH.is_file() or SCHEMA_PATH.read_text() != text:
+            fail(f"{SCHEMA_PATH} is out of date; run: deploy.py schema")
+        click.echo(f"{SCHEMA_PATH} is up to date")
+        return
+    SCHEMA_PATH.write_text(text)
+    click.echo(f"wrote {SCHEMA_PATH}")
+
+
+@cli.command()
+@target_options
+@click.option("--lock-id", required=True, help="The id printed by the error that reported the lock.")
+def unlock(config_path: Path, region: str | None, project: str, output: str, lock_id: str) -> None:
+    """Release a deployment lock left by a deployment that died (Terraform's force-unlock)."""
+    from .common.deployment import connect, prepare
+    from .common.state import release_lock
+
+    prepared = prepare(config_path, region, project)
+    engine = connect(prepared)
+    release_lock(engine.clients, prepared.record, lock_id)
+    click.echo(f"released lock {lock_id} of {project}/{prepared.config.environment}")
+
+
+def _register_optional_commands() -> None:
+    """Commands that live with their subsystem (local AWS, delivery) register here."""
+    try:
+        from .common.local_aws.commands import local
+        cli.add_command(local)
+    except ImportError:
+        pass
+
+
+_register_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="deploy.py", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return EXIT_OK

@@ -1,0 +1,137 @@
+"""All AWS access goes through here: session, region, endpoint, retries, user agent, account guard.
+
+Nothing else in the deployer builds a boto3 client. The same code serves real AWS and the local
+emulator; only the endpoint differs.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .. import __version__
+from .errors import AccountMismatchError, AwsCallError
+
+USER_AGENT = f"aws-pipeline-deployer/{__version__}"
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto accepts any; not a secret
+
+# Operation-name prefixes that only read. Everything else is counted as a write (mutating call).
+READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Search", "Lookup", "Validate")
+
+
+def is_mutating(operation_name: str) -> bool:
+    """True for AWS operations that change something (CreateX, PutX, UpdateX, TagResource, ...)."""
+    return not operation_name.startswith(READ_ONLY_PREFIXES)
+
+
+@dataclass
+class CallLog:
+    """Thread-safe record of the AWS calls a run made, by service and operation."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.calls.append((service, operation))
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return [c for c in self.calls if is_mutating(c[1])]
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where and as whom to call AWS."""
+
+    region: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+    assume_role_arn: str | None = None
+    retry_mode: str = "standard"
+    max_attempts: int = 8
+    local: bool = False
+
+
+class AwsClients:
+    """One boto3 session and a cache of clients for one target (clients are thread-safe; sessions are not)."""
+
+    def __init__(self, target: AwsTarget, call_log: CallLog | None = None,
+                 event_hooks: list[tuple[str, Callable[..., Any]]] | None = None):
+        self.target = target
+        self.call_log = call_log or CallLog()
+        self._event_hooks = list(event_hooks or [])
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._session = self._make_session()
+        self._config = Config(
+            region_name=target.region,
+            user_agent_extra=USER_AGENT,
+            retries={"mode": target.retry_mode, "total_max_attempts": target.max_attempts},
+            connect_timeout=10,
+            read_timeout=70,
+        )
+
+    def _make_session(self) -> boto3.Session:
+        t = self.target
+        if t.local:
+            session = boto3.Session(region_name=t.region, **LOCAL_CREDENTIALS)
+        else:
+            session = boto3.Session(region_name=t.region, profile_name=t.profile)
+        if t.assume_role_arn:
+            creds = session.client("sts", endpoint_url=t.endpoint_url).assume_role(
+                RoleArn=t.assume_role_arn, RoleSessionName="pipeline-deployer"
+            )["Credentials"]
+            session = boto3.Session(
+                region_name=t.region,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        return session
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                client = self._session.client(service, endpoint_url=self.target.endpoint_url, config=self._config)
+                client.meta.events.register("before-call", self._record_call)
+                for event, hook in self._event_hooks:
+                    client.meta.events.register(event, hook)
+                self._clients[service] = client
+            return self._clients[service]
+
+    def _record_call(self, model: Any, **_: Any) -> None:
+        self.call_log.record(model.service_model.service_name, model.name)
+
+    def caller_account(self) -> str:
+        try:
+            return self.client("sts").get_caller_identity()["Account"]
+        except (ClientError, BotoCoreError) as exc:
+            raise AwsCallError(f"sts:GetCallerIdentity failed (are credentials set for region {self.target.region}?): {exc}") from None
+
+
+def check_account(clients: AwsClients, expected_account_id: str, source: str) -> None:
+    """Account guard: stop before any write when the credentials are for another account."""
+    actual = clients.caller_account()
+    if actual != expected_account_id:
+        raise AccountMismatchError(
+            f"{source}: account_id: credentials are for account {actual}, config names {expected_account_id}; nothing was changed"
+        )
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError, '' for anything else."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return ""
+
+
+def local_environment_defaults() -> None:
+    """Dummy credentials for code that builds its own clients against the local endpoint (e.g. tests)."""
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        os.environ.setdefault(key, value)

@@ -1,0 +1,41 @@
+"""What a project's ``build_specs`` receives: config, its settings, and helpers for names, ARNs, tags."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .config import EnvironmentConfig
+from .naming import Arns, resource_name
+from .tagging import resource_tags
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    project: str
+    config: EnvironmentConfig
+    settings: Any  # the project's own validated Settings model
+    region: str
+    commit: str
+    project_dir: Path
+
+    @property
+    def environment(self) -> str:
+        return self.config.environment
+
+    @property
+    def arns(self) -> Arns:
+        return Arns(self.region, self.config.account_id)
+
+    def name(self, component: str) -> str:
+        """``{project}-{env}-{component}``: unique per environment, so dev and prod never collide."""
+        return resource_name(self.project, self.environment, component)
+
+    def tags(self, component: str) -> dict[str, str]:
+        return resource_tags(self.project, self.environment, component, dict(self.config.tags), self.commit)
+
+
+def settings_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()

@@ -1,0 +1,91 @@
+"""From CLI arguments to a ready engine: everything is validated before the first AWS call.
+
+``prepare`` (no AWS at all): config file, region, project, its settings, its specs, IAM lint.
+``connect`` (reads only): the endpoint, the clients, the account guard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .aws_common import AwsClients, AwsTarget, CallLog, check_account
+from .config import EnvironmentConfig, check_region, load_config, project_settings
+from .context import ProjectContext
+from .engine import Engine, check_specs
+from .errors import ConfigError, DeployerError
+from .iam_policies import check_policies
+from .naming import Arns
+from .projects import list_projects, load_project, project_folder
+from .resources import KNOWN_KINDS, build_handlers
+from .specs import BucketSpec, RoleSpec, Spec
+from .state import RecordLocation
+from .tagging import git_commit, resource_tags
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_OWNER = "deployer"  # ownership tag of resources shared by every project (the artifact bucket)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    config_path: Path
+    config: EnvironmentConfig
+    project: str
+    region: str
+    context: ProjectContext
+    specs: list[Spec]
+
+    @property
+    def record(self) -> RecordLocation:
+        return RecordLocation(self.config.artifact_bucket, self.project, self.config.environment)
+
+
+def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
+    """Validate config, project and definitions; build the desired state. Makes no AWS call."""
+    config = load_config(config_path)
+    source = str(config_path)
+    if region is None:
+        if len(config.regions) != 1:
+            raise ConfigError(f"{source}: regions: this config allows several regions ({', '.join(config.regions)}); pass --region")
+        region = config.regions[0]
+    check_region(config, region, source)
+    unknown = sorted(set(config.projects) - set(list_projects()))
+    if unknown:
+        raise ConfigError(f"{source}: projects.{unknown[0]}: unknown project (known: {', '.join(list_projects())})")
+    module = load_project(project)
+    settings = project_settings(config, project, module.Settings, source)
+    commit = git_commit(REPO_ROOT)
+    ctx = ProjectContext(project=project, config=config, settings=settings, region=region, commit=commit,
+                         project_dir=project_folder(project))
+    try:
+        specs = [artifact_bucket_spec(ctx), *module.build_specs(ctx)]
+    except (FileNotFoundError, ValueError) as exc:
+        raise DeployerError(f"project '{project}': {exc}") from None
+    check_specs(specs, KNOWN_KINDS)
+    check_policies((s.name, s.policies) for s in specs if isinstance(s, RoleSpec))
+    return Prepared(config_path, config, project, region, ctx, specs)
+
+
+def artifact_bucket_spec(ctx: ProjectContext) -> BucketSpec:
+    return BucketSpec(name=ctx.config.artifact_bucket, component="artifacts", tls_only=ctx.config.tls_endpoint,
+                      tags=resource_tags(SHARED_OWNER, ctx.environment, "artifacts", dict(ctx.config.tags), ctx.commit))
+
+
+def aws_target(prepared: Prepared) -> AwsTarget:
+    aws = prepared.config.aws
+    endpoint = aws.endpoint
+    if prepared.config.is_local:
+        from .local_aws.manager import ensure_running  # only local mode needs moto installed
+
+        endpoint = ensure_running()
+    return AwsTarget(region=prepared.region, endpoint_url=endpoint, profile=aws.profile, assume_role_arn=aws.assume_role_arn,
+                     retry_mode=aws.retry_mode, max_attempts=aws.max_attempts, local=endpoint is not None and prepared.config.is_local)
+
+
+def connect(prepared: Prepared, call_log: CallLog | None = None,
+            event_hooks: list[tuple[str, Callable[..., Any]]] | None = None, target: AwsTarget | None = None) -> Engine:
+    """Clients for the config's account, checked by the account guard, and the engine over them."""
+    clients = AwsClients(target or aws_target(prepared), call_log=call_log, event_hooks=event_hooks)
+    check_account(clients, prepared.config.account_id, str(prepared.config_path))
+    handlers = build_handlers(clients, Arns(prepared.region, prepared.config.account_id))
+    return Engine(clients, handlers, prepared.record, prepared.region, prepared.context.commit)

@@ -1,0 +1,245 @@
+"""Plan (reads only) and apply (writes), over the specs a project builds.
+
+Plan: read every desired resource, diff it, and find what the record lists but the project no
+longer wants. Apply: run the plan's changes in dependency order, independent ones in parallel,
+stop at the first hard failure, then update the record so a re-run converges.
+"""
+from __future__ import annotations
+
+import graphlib
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+from .aws_common import AwsClients
+from .errors import AwsCallError, ProjectError
+from .plan import Change, FieldChange, Plan, diff_fields
+from .resources.base import ResourceHandler
+from .specs import BucketSpec, Spec, resource_key
+from .state import RecordLocation, acquire_lock, read_record, release_lock, write_record
+from .tagging import PROJECT_TAG, comparable_tags, is_owned_by
+
+RECORD_KIND = "deployment_record"
+# Deletions run after every create/update, consumers before what they use.
+DELETE_ORDER = ("event_rule", "state_machine", "glue_crawler", "glue_job", "lambda_function", "log_group", "s3_object", "iam_role")
+
+Status = Literal["done", "failed", "skipped"]
+
+
+@dataclass
+class Outcome:
+    change: Change
+    status: Status
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "results": [{**o.change.to_json(), "status": o.status, "seconds": round(o.seconds, 2),
+                         **({"error": o.error} if o.error else {})} for o in self.outcomes],
+        }
+
+
+EventCallback = Callable[[str, Change, Outcome | None], None]
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Engine:
+    def __init__(self, clients: AwsClients, handlers: dict[str, ResourceHandler], record: RecordLocation,
+                 region: str, commit: str, max_workers: int = 4):
+        self.clients = clients
+        self.handlers = handlers
+        self.record = record
+        self.region = region
+        self.commit = commit
+        self.max_workers = max_workers
+
+    # ---- plan -------------------------------------------------------------------------------
+    def plan(self, specs: list[Spec]) -> Plan:
+        check_specs(specs, self.handlers)
+        plan = Plan(project=self.record.project, environment=self.record.environment, region=self.region)
+        try:
+            with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+                plan.changes.extend(pool.map(self._plan_one, specs))
+            recorded = read_record(self.clients, self.record)
+            kept = self._plan_removals(plan, recorded, {s.key for s in specs})
+        except (ClientError, BotoCoreError) as exc:
+            raise AwsCallError(f"reading current state failed: {describe_error(exc)}") from None
+        owned = {s.key for s in specs if s.tags.get(PROJECT_TAG) == self.record.project}  # shared specs are not ours
+        new_record = sorted(owned | set(kept))
+        if new_record != recorded:
+            plan.changes.append(Change("update" if recorded else "create", RECORD_KIND, self.record.record_key,
+                                       fields=(FieldChange("resources", recorded or None, new_record),)))
+        return plan
+
+    def _plan_one(self, spec: Spec) -> Change:
+        handler = self.handlers[spec.kind]
+        desired = handler.desired_with_tags(spec)
+        try:
+            current = handler.read(spec)
+        except (ClientError, BotoCoreError) as exc:
+            raise AwsCallError(f"reading {spec.kind} '{spec.name}' failed: {describe_error(exc)}") from None
+        if current is None:
+            return Change("create", spec.kind, spec.name, spec.component,
+                          tuple(FieldChange(k, None, v) for k, v in desired.items()), spec)
+        if "tags" in current:
+            current = {**current, "tags": comparable_tags(current["tags"])}
+        fields = diff_fields(current, desired)
+        return Change("update" if fields else "no-op", spec.kind, spec.name, spec.component, fields, spec)
+
+    def _plan_removals(self, plan: Plan, recorded: list[str], wanted: set[str]) -> list[str]:
+        """Add deletions for recorded resources no longer wanted; return the recorded keys to keep."""
+        kept: list[str] = []
+        for key in recorded:
+            if key in wanted:
+                continue
+            kind, _, name = key.partition(":")
+            handler = self.handlers.get(kind)
+            if handler is None:
+                plan.notes.append(f"{key}: unknown resource kind in the record; left alone")
+                continue
+            tags = handler.read_tags(name)
+            if tags is None:
+                plan.notes.append(f"{key}: recorded but already gone; dropped from the record")
+            elif not is_owned_by(tags, self.record.project, self.record.environment):
+                plan.notes.append(f"{key}: recorded but its tags do not show this project/environment as owner; not deleted")
+            elif handler.retained_on_removal:
+                plan.notes.append(f"{key}: no longer in the project but retained (holds data); delete it by hand if intended")
+            else:
+                plan.changes.append(Change("delete", kind, name, tags.get("deployer:component", ""),
+                                           (FieldChange("exists", True, False),), reason="removed from the project"))
+                kept.append(key)  # dropped from the record once the delete succeeds
+        return kept
+
+    # ---- apply ------------------------------------------------------------------------------
+    def apply(self, plan: Plan, on_event: EventCallback | None = None) -> ApplyResult:
+        emit = on_event or (lambda *_: None)
+        result = ApplyResult()
+        if not plan.has_changes:
+            return result
+        work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND]
+        deletes = sorted((c for c in plan.changes if c.action == "delete"), key=lambda c: DELETE_ORDER.index(c.kind)
+                         if c.kind in DELETE_ORDER else len(DELETE_ORDER))
+        # The artifact bucket holds the lock and the record, so a first deploy creates it before locking.
+        first = [c for c in work if isinstance(c.spec, BucketSpec) and c.name == self.record.bucket and c.action == "create"]
+        if first:
+            self._run_graph(first, result, emit)
+            if not result.ok:
+                return result
+        lock_id = acquire_lock(self.clients, self.record)
+        try:
+            self._run_graph([c for c in work if c not in first], result, emit)
+            if result.ok:
+                for change in deletes:
+                    outcome = self._execute(change, emit)
+                    result.outcomes.append(outcome)
+                    if outcome.status == "failed":
+                        break
+            self._write_record(plan, result)
+        finally:
+            release_lock(self.clients, self.record, lock_id)
+        return result
+
+    def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback) -> None:
+        by_key = {c.key: c for c in changes}
+        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for change in changes:
+            deps = [d for d in (change.spec.depends_on if change.spec else ()) if d in by_key]
+            sorter.add(change.key, *deps)
+        sorter.prepare()
+        failed = False
+        running: dict[Future, Change] = {}
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            while sorter.is_active() and not failed:
+                for key in sorter.get_ready():
+                    running[pool.submit(self._execute, by_key[key], emit)] = by_key[key]
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    outcome = future.result()
+                    result.outcomes.append(outcome)
+                    if outcome.status == "failed":
+                        failed = True
+                    else:
+                        sorter.done(outcome.change.key)
+            for future in wait(running).done:  # let in-flight work finish; start nothing new
+                result.outcomes.append(future.result())
+        started = {o.change.key for o in result.outcomes}
+        for change in changes:
+            if change.key not in started:
+                result.outcomes.append(Outcome(change, "skipped", error="not started: an earlier change failed"))
+
+    def _execute(self, change: Change, emit: EventCallback) -> Outcome:
+        handler = self.handlers[change.kind]
+        emit("start", change, None)
+        started = time.monotonic()
+        try:
+            if change.action == "create":
+                handler.create(change.spec)
+            elif change.action == "update":
+                handler.update(change.spec, change.fields)
+            else:
+                handler.delete(change.name)
+            outcome = Outcome(change, "done", time.monotonic() - started)
+        except (ClientError, BotoCoreError, WaiterError, AwsCallError) as exc:
+            outcome = Outcome(change, "failed", time.monotonic() - started, describe_error(exc))
+        emit("end", change, outcome)
+        return outcome
+
+    def _write_record(self, plan: Plan, result: ApplyResult) -> None:
+        """Record what we own now: every wanted resource plus recorded ones whose deletion did not happen."""
+        deleted = {o.change.key for o in result.outcomes if o.change.action == "delete" and o.status == "done"}
+        record_change = next((c for c in plan.changes if c.kind == RECORD_KIND), None)
+        if record_change is None and not deleted:
+            return
+        target = record_change.fields[0].new if record_change else read_record(self.clients, self.record)
+        write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit)
+
+
+def check_specs(specs: list[Spec], kinds: Iterable[str]) -> None:
+    """Definitions must be consistent before anything is read or written."""
+    known = set(kinds)
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.kind not in known:
+            raise ProjectError(f"{spec.key}: no handler for resource kind '{spec.kind}'")
+        if spec.key in seen:
+            raise ProjectError(f"{spec.key}: defined twice")
+        seen.add(spec.key)
+    for spec in specs:
+        for dep in spec.depends_on:
+            if dep not in seen:
+                raise ProjectError(f"{spec.key}: depends on {dep}, which the project does not define")
+    sorter = graphlib.TopologicalSorter({s.key: s.depends_on for s in specs})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ProjectError(f"dependency cycle between resources: {' -> '.join(exc.args[1])}") from None
+
+
+__all__ = ["Engine", "ApplyResult", "Outcome", "RECORD_KIND", "check_specs", "resource_key"]

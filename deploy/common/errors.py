@@ -1,0 +1,29 @@
+"""Errors the CLI turns into one clear line and a non-zero exit.
+
+Every message names what is wrong (a file, a field, a resource) so that a Jenkins log line is
+enough to act on. Tracebacks are for bugs, not for bad input.
+"""
+
+
+class DeployerError(Exception):
+    """Base class: an expected failure with a message fit for one line."""
+
+
+class ConfigError(DeployerError):
+    """The environment config (or a rules file) is missing, malformed or invalid."""
+
+
+class ProjectError(DeployerError):
+    """The project is unknown or its definitions are invalid."""
+
+
+class AccountMismatchError(DeployerError):
+    """The credentials belong to another AWS account than the config names."""
+
+
+class AwsCallError(DeployerError):
+    """An AWS call failed for good (after botocore's retries and ours)."""
+
+
+class LockError(DeployerError):
+    """Another deployment holds the environment's lock."""

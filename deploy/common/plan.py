@@ -1,0 +1,102 @@
+"""A plan is data: the list of changes that would turn what exists into what is desired.
+
+Printed as a table for people and as JSON for machines, both from the same object. Building a
+plan reads AWS; a plan never writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .specs import Spec
+
+Action = Literal["create", "update", "delete", "no-op"]
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, eq=False)
+class Change:
+    action: Action
+    kind: str
+    name: str
+    component: str = ""
+    fields: tuple[FieldChange, ...] = ()
+    spec: Spec | None = None
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return [f.field for f in self.fields]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "name": self.name,
+            "component": self.component,
+            "changed_fields": self.changed_fields,
+            "changes": [{"field": f.field, "old": jsonable(f.old), "new": jsonable(f.new)} for f in self.fields],
+            **({"reason": self.reason} if self.reason else {}),
+        }
+
+
+@dataclass
+class Plan:
+    project: str
+    environment: str
+    region: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "no-op" for c in self.changes)
+
+    @property
+    def summary_line(self) -> str:
+        if not self.has_changes:
+            return "No changes. Your infrastructure matches the configuration."
+        return f"Plan: {self.count('create')} to add, {self.count('update')} to change, {self.count('delete')} to destroy."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "environment": self.environment,
+            "region": self.region,
+            "has_changes": self.has_changes,
+            "summary": {a: self.count(a) for a in ("create", "update", "delete", "no-op")},
+            "changes": [c.to_json() for c in self.changes],
+            "notes": self.notes,
+        }
+
+
+def diff_fields(current: dict[str, Any], desired: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """Fields of ``desired`` whose value differs from ``current`` (missing counts as None)."""
+    return tuple(
+        FieldChange(name, current.get(name), value) for name, value in desired.items() if current.get(name) != value
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """Values as they go into JSON output: bytes never appear, tuples become lists."""
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,89 @@
+"""Output for people: the plan (Terraform's legend, field by field), progress, and a summary.
+
+Machine output (``--output json``) comes from the same Plan and ApplyResult objects.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from .engine import ApplyResult, Outcome
+from .plan import SYMBOLS, Change, Plan, jsonable
+
+COLORS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim"}
+MAX_VALUE = 100
+
+
+def short(value: Any) -> str:
+    text = json.dumps(jsonable(value), sort_keys=True, default=str)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def flatten_diff(old: Any, new: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """Nested dicts are compared key by key, so a one-line change in a policy or ASL shows as one line."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        rows: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key) != new.get(key):
+                rows.extend(flatten_diff(old.get(key), new.get(key), f"{path}.{key}"))
+        return rows
+    return [(path, old, new)]
+
+
+def change_lines(change: Change) -> list[str]:
+    color = COLORS[change.action]
+    head = f"[{color}]{SYMBOLS[change.action]} {change.kind}[/] [bold]{escape(change.name)}[/]"
+    if change.reason:
+        head += f"  [dim]({escape(change.reason)})[/]"
+    lines = [head]
+    if change.action == "create":
+        lines += [f"    [green]+[/] {f.field} = {escape(short(f.new))}" for f in change.fields]
+    elif change.action == "update":
+        for f in change.fields:
+            for path, old, new in flatten_diff(f.old, f.new, f.field):
+                lines.append(f"    [yellow]~[/] {escape(path)}: {escape(short(old))} [yellow]→[/] {escape(short(new))}")
+    return lines
+
+
+class Renderer:
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(highlight=False)
+
+    def plan(self, plan: Plan) -> None:
+        c = self.console
+        c.print(f"[bold]Plan for {plan.project} in {plan.environment} ({plan.region})[/]")
+        for change in plan.changes:
+            if change.action != "no-op":
+                for line in change_lines(change):
+                    c.print(line)
+        for note in plan.notes:
+            c.print(f"[dim]note: {escape(note)}[/]")
+        unchanged = plan.count("no-op")
+        if plan.has_changes:
+            c.print(f"[dim]{unchanged} resource(s) unchanged.[/]")
+        c.print(f"[bold]{plan.summary_line}[/]")
+
+    def event(self, kind: str, change: Change, outcome: Outcome | None) -> None:
+        verb = {"create": "creating", "update": "updating", "delete": "deleting"}[change.action]
+        if kind == "start":
+            self.console.print(f"  … {verb} {change.kind} {escape(change.name)}")
+        elif outcome and outcome.status == "done":
+            self.console.print(f"  [green]✓[/] {change.action}d {change.kind} {escape(change.name)} [dim]({outcome.seconds:.1f}s)[/]")
+        elif outcome:
+            self.console.print(f"  [red]✗[/] {change.action} {change.kind} {escape(change.name)} failed: {escape(outcome.error)}")
+
+    def summary(self, result: ApplyResult) -> None:
+        done = [o for o in result.outcomes if o.status == "done"]
+        counts = {a: sum(1 for o in done if o.change.action == a) for a in ("create", "update", "delete")}
+        line = f"{counts['create']} added, {counts['update']} changed, {counts['delete']} destroyed"
+        if result.ok:
+            self.console.print(f"[bold green]Apply complete![/] {line}.")
+        else:
+            skipped = sum(1 for o in result.outcomes if o.status == "skipped")
+            first = result.failed[0]
+            self.console.print(f"[bold red]Apply failed:[/] {line}; {len(result.failed)} failed, {skipped} not started. "
+                               f"First failure: {first.change.kind} {escape(first.change.name)}: {escape(first.error)}. "
+                               "Fix the cause and run again: the deploy converges.")

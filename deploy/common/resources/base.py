@@ -1,0 +1,71 @@
+"""The contract every resource kind fulfils: desired -> read -> diff -> create/update/delete."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..aws_common import AwsClients, error_code
+from ..naming import Arns
+from ..plan import FieldChange
+from ..specs import Spec
+from ..tagging import comparable_tags
+
+
+class ResourceHandler(ABC):
+    """Reads and writes one kind of resource. ``read`` and ``desired`` return the same field names."""
+
+    kind: str = ""
+    #: Resources of this kind are never deleted by the deployer (they hold data); dropped from the record only.
+    retained_on_removal: bool = False
+
+    def __init__(self, clients: AwsClients, arns: Arns):
+        self.clients = clients
+        self.arns = arns
+
+    @abstractmethod
+    def desired(self, spec: Spec) -> dict[str, Any]:
+        """The comparable fields of the spec."""
+
+    @abstractmethod
+    def read(self, spec: Spec) -> dict[str, Any] | None:
+        """The comparable fields as they exist in AWS, or None when the resource does not exist."""
+
+    @abstractmethod
+    def create(self, spec: Spec) -> None: ...
+
+    @abstractmethod
+    def update(self, spec: Spec, changes: tuple[FieldChange, ...]) -> None: ...
+
+    @abstractmethod
+    def read_tags(self, name: str) -> dict[str, str] | None:
+        """All tags of the named resource, or None when it does not exist."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None: ...
+
+    def desired_with_tags(self, spec: Spec) -> dict[str, Any]:
+        return {**self.desired(spec), "tags": comparable_tags(spec.tags)}
+
+
+def missing_is_none(call, *codes: str) -> Any:
+    """Run a read; return None when AWS says the resource does not exist (the given error codes)."""
+    try:
+        return call()
+    except ClientError as exc:
+        if error_code(exc) in codes:
+            return None
+        raise
+
+
+def tag_delta(current: dict[str, str] | None, desired: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Tags to set (all desired ones that differ, provenance included) and keys to remove."""
+    current = current or {}
+    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
+    to_remove = [k for k in comparable_tags(current) if k not in desired]
+    return to_set, to_remove
+
+
+def changed(changes: tuple[FieldChange, ...], *names: str) -> bool:
+    return any(c.field in names for c in changes)

@@ -1,0 +1,78 @@
+"""EventBridge rules with one target (e.g. S3 'Object Created' -> start a state machine)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..plan import FieldChange
+from ..specs import EventRuleSpec
+from .base import ResourceHandler, missing_is_none, tag_delta
+
+TARGET_ID = "primary"
+
+
+class EventRuleHandler(ResourceHandler):
+    kind = EventRuleSpec.kind
+
+    def desired(self, spec: EventRuleSpec) -> dict[str, Any]:
+        return {
+            "event_pattern": spec.event_pattern,
+            "state": "ENABLED",
+            "description": spec.description,
+            "targets": [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}],
+        }
+
+    def read(self, spec: EventRuleSpec) -> dict[str, Any] | None:
+        events = self.clients.client("events")
+        found = missing_is_none(lambda: events.describe_rule(Name=spec.name), "ResourceNotFoundException")
+        if found is None:
+            return None
+        targets = events.list_targets_by_rule(Rule=spec.name).get("Targets", [])
+        return {
+            "event_pattern": json.loads(found["EventPattern"]) if found.get("EventPattern") else None,
+            "state": found.get("State"),
+            "description": found.get("Description", ""),
+            "targets": sorted(({"Id": t["Id"], "Arn": t["Arn"], "RoleArn": t.get("RoleArn")} for t in targets), key=lambda t: t["Id"]),
+            "tags": self.read_tags(spec.name) or {},
+        }
+
+    def create(self, spec: EventRuleSpec) -> None:
+        self._put(spec, tags=True)
+
+    def _put(self, spec: EventRuleSpec, tags: bool) -> None:
+        events = self.clients.client("events")
+        kwargs: dict[str, Any] = {"Name": spec.name, "EventPattern": json.dumps(spec.event_pattern), "State": "ENABLED",
+                                  "Description": spec.description}
+        if tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())]
+        events.put_rule(**kwargs)
+        events.put_targets(Rule=spec.name, Targets=[{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}])
+
+    def update(self, spec: EventRuleSpec, changes: tuple[FieldChange, ...]) -> None:
+        events = self.clients.client("events")
+        if any(c.field != "tags" for c in changes):
+            old_targets = next((c.old for c in changes if c.field == "targets"), None) or []
+            stale = [t["Id"] for t in old_targets if t["Id"] != TARGET_ID]
+            if stale:
+                events.remove_targets(Rule=spec.name, Ids=stale)
+            self._put(spec, tags=False)
+        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        arn = self.arns.event_rule(spec.name)
+        if to_set:
+            events.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])
+        if to_remove:
+            events.untag_resource(ResourceARN=arn, TagKeys=to_remove)
+
+    def read_tags(self, name: str) -> dict[str, str] | None:
+        events = self.clients.client("events")
+        if missing_is_none(lambda: events.describe_rule(Name=name), "ResourceNotFoundException") is None:
+            return None
+        found = events.list_tags_for_resource(ResourceARN=self.arns.event_rule(name))
+        return {t["Key"]: t["Value"] for t in found.get("Tags", [])}
+
+    def delete(self, name: str) -> None:
+        events = self.clients.client("events")
+        ids = [t["Id"] for t in events.list_targets_by_rule(Rule=name).get("Targets", [])]
+        if ids:
+            events.remove_targets(Rule=name, Ids=ids)
+        events.delete_rule(Name=name)

@@ -1,0 +1,101 @@
+"""IAM roles with inline least-privilege policies: one role per component, trust for one service."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..normalize import normalize_policy
+from ..plan import FieldChange
+from ..specs import RoleSpec
+from .base import ResourceHandler, changed, missing_is_none, tag_delta
+
+
+def trust_policy(service: str) -> dict[str, Any]:
+    return normalize_policy({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    })
+
+
+class RoleHandler(ResourceHandler):
+    kind = RoleSpec.kind
+
+    def desired(self, spec: RoleSpec) -> dict[str, Any]:
+        return {
+            "trust_policy": trust_policy(spec.trust_service),
+            "description": spec.description,
+            "inline_policies": {name: normalize_policy(doc) for name, doc in sorted(spec.policies.items())},
+            "attached_policies": [],
+        }
+
+    def read(self, spec: RoleSpec) -> dict[str, Any] | None:
+        iam = self.clients.client("iam")
+        found = missing_is_none(lambda: iam.get_role(RoleName=spec.name), "NoSuchEntity")
+        if found is None:
+            return None
+        role = found["Role"]
+        names = [n for page in iam.get_paginator("list_role_policies").paginate(RoleName=spec.name) for n in page["PolicyNames"]]
+        policies = {n: normalize_policy(iam.get_role_policy(RoleName=spec.name, PolicyName=n)["PolicyDocument"]) for n in sorted(names)}
+        attached = [p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=spec.name)
+                    for p in page["AttachedPolicies"]]
+        return {
+            "trust_policy": normalize_policy(role["AssumeRolePolicyDocument"]),
+            "description": role.get("Description", ""),
+            "inline_policies": policies,
+            "attached_policies": sorted(attached),
+            "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
+        }
+
+    def create(self, spec: RoleSpec) -> None:
+        iam = self.clients.client("iam")
+        iam.create_role(
+            RoleName=spec.name,
+            AssumeRolePolicyDocument=json.dumps(trust_policy(spec.trust_service)),
+            Description=spec.description,
+            Tags=[{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())],
+        )
+        iam.get_waiter("role_exists").wait(RoleName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+        for name, doc in sorted(spec.policies.items()):
+            iam.put_role_policy(RoleName=spec.name, PolicyName=name, PolicyDocument=json.dumps(doc))
+
+    def update(self, spec: RoleSpec, changes: tuple[FieldChange, ...]) -> None:
+        iam = self.clients.client("iam")
+        current = {c.field: c.old for c in changes}
+        if changed(changes, "trust_policy"):
+            iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=json.dumps(trust_policy(spec.trust_service)))
+        if changed(changes, "description"):
+            iam.update_role(RoleName=spec.name, Description=spec.description)
+        if changed(changes, "inline_policies"):
+            old = current["inline_policies"] or {}
+            for name, doc in sorted(spec.policies.items()):
+                if old.get(name) != normalize_policy(doc):
+                    iam.put_role_policy(RoleName=spec.name, PolicyName=name, PolicyDocument=json.dumps(doc))
+            for name in sorted(set(old) - set(spec.policies)):
+                iam.delete_role_policy(RoleName=spec.name, PolicyName=name)
+        if changed(changes, "attached_policies"):
+            for arn in current["attached_policies"] or []:
+                iam.detach_role_policy(RoleName=spec.name, PolicyArn=arn)
+        self._write_tags(spec)
+
+    def _write_tags(self, spec: RoleSpec) -> None:
+        iam = self.clients.client("iam")
+        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        if to_set:
+            iam.tag_role(RoleName=spec.name, Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])
+        if to_remove:
+            iam.untag_role(RoleName=spec.name, TagKeys=to_remove)
+
+    def read_tags(self, name: str) -> dict[str, str] | None:
+        iam = self.clients.client("iam")
+        found = missing_is_none(lambda: iam.list_role_tags(RoleName=name), "NoSuchEntity")
+        return None if found is None else {t["Key"]: t["Value"] for t in found["Tags"]}
+
+    def delete(self, name: str) -> None:
+        iam = self.clients.client("iam")
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+            for policy in page["PolicyNames"]:
+                iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+            for policy in page["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+        iam.delete_role(RoleName=name)

@@ -1,0 +1,93 @@
+"""Step Functions state machines: definitions compared as normalised JSON, with logging and tracing."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..normalize import normalize_definition
+from ..plan import FieldChange
+from ..retry import ROLE_NOT_READY, call_with_retries
+from ..specs import StateMachineSpec
+from .base import ResourceHandler, missing_is_none, tag_delta
+
+NOT_FOUND = ("StateMachineDoesNotExist", "ResourceNotFound")
+
+
+class StateMachineHandler(ResourceHandler):
+    kind = StateMachineSpec.kind
+
+    def _logging(self, spec: StateMachineSpec) -> dict[str, Any]:
+        if spec.log_level == "OFF":
+            return {"level": "OFF", "includeExecutionData": False}
+        return {
+            "level": spec.log_level,
+            "includeExecutionData": spec.include_execution_data,
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": f"{spec.log_group_arn}:*"}}],
+        }
+
+    def desired(self, spec: StateMachineSpec) -> dict[str, Any]:
+        return {
+            "definition": normalize_definition(spec.definition),
+            "role": spec.role_arn,
+            "logging": self._logging(spec),
+            "tracing": spec.tracing,
+        }
+
+    def read(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+        sfn = self.clients.client("stepfunctions")
+        found = missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=spec.arn), *NOT_FOUND)
+        if found is None:
+            return None
+        logging = found.get("loggingConfiguration") or {"level": "OFF", "includeExecutionData": False}
+        if not logging.get("destinations"):
+            logging = {k: v for k, v in logging.items() if k != "destinations"}
+        return {
+            "definition": normalize_definition(found["definition"]),
+            "role": found.get("roleArn"),
+            "logging": logging,
+            "tracing": bool((found.get("tracingConfiguration") or {}).get("enabled", False)),
+            "tags": self.read_tags(spec.arn) or {},
+        }
+
+    def create(self, spec: StateMachineSpec) -> None:
+        sfn = self.clients.client("stepfunctions")
+        kwargs = {
+            "name": spec.name,
+            "definition": json.dumps(spec.definition),
+            "roleArn": spec.role_arn,
+            "type": "STANDARD",
+            "loggingConfiguration": self._logging(spec),
+            "tracingConfiguration": {"enabled": spec.tracing},
+            "tags": [{"key": k, "value": v} for k, v in sorted(spec.tags.items())],
+        }
+        call_with_retries(lambda: sfn.create_state_machine(**kwargs), ROLE_NOT_READY)
+
+    def update(self, spec: StateMachineSpec, changes: tuple[FieldChange, ...]) -> None:
+        sfn = self.clients.client("stepfunctions")
+        if any(c.field != "tags" for c in changes):
+            kwargs = {
+                "stateMachineArn": spec.arn,
+                "definition": json.dumps(spec.definition),
+                "roleArn": spec.role_arn,
+                "loggingConfiguration": self._logging(spec),
+                "tracingConfiguration": {"enabled": spec.tracing},
+            }
+            call_with_retries(lambda: sfn.update_state_machine(**kwargs), ROLE_NOT_READY)
+        to_set, to_remove = tag_delta(self.read_tags(spec.arn), spec.tags)
+        if to_set:
+            sfn.tag_resource(resourceArn=spec.arn, tags=[{"key": k, "value": v} for k, v in sorted(to_set.items())])
+        if to_remove:
+            sfn.untag_resource(resourceArn=spec.arn, tagKeys=to_remove)
+
+    def _arn(self, name_or_arn: str) -> str:
+        return name_or_arn if name_or_arn.startswith("arn:") else self.arns.state_machine(name_or_arn)
+
+    def read_tags(self, name: str) -> dict[str, str] | None:
+        sfn = self.clients.client("stepfunctions")
+        arn = self._arn(name)
+        if missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=arn), *NOT_FOUND) is None:
+            return None
+        return {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+
+    def delete(self, name: str) -> None:
+        self.clients.client("stepfunctions").delete_state_machine(stateMachineArn=self._arn(name))

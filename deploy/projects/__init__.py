@@ -1,0 +1,1 @@
+"""Deployable pipelines, discovered by name: --project-type fpac -> projects/fpac_pipeline."""

@@ -167,6 +167,41 @@ def unlock(config_path: Path, region: str | None, project: str, output: str, loc
     click.echo(f"released lock {lock_id} of {project}/{prepared.config.environment}")
 
 
+@cli.command()
+@target_options
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The file to feed the pipeline (e.g. projects/fpac_pipeline/sample_data/fpac_payments_good.csv).")
+@click.option("--timeout", default=1800, show_default=True, help="Seconds to wait for the execution to finish.")
+def run(config_path: Path, region: str | None, project: str, output: str, input_path: Path, timeout: int) -> None:
+    """Upload a file where the pipeline's trigger watches, follow the execution state by state, print the report.
+
+    The project must be deployed and up to date (deploy first). Exit 0 when the execution
+    succeeds, 1 when it fails (the report says which stage and why).
+    """
+    from .common.deployment import connect, prepare
+    from .common.pipeline_run import run_pipeline
+    from .common.projects import load_project
+    from .common.render import Renderer
+
+    prepared = prepare(config_path, region, project)
+    module = load_project(project)
+    if not hasattr(module, "run_target"):
+        raise DeployerError(f"project '{project}' defines no run_target(ctx); it cannot be run from here")
+    engine = connect(prepared)
+    pending = engine.plan(prepared.specs)
+    if pending.has_changes:
+        raise DeployerError(f"{project} in {prepared.config.environment} differs from the code ({pending.summary_line}); "
+                            "run deploy first")
+    renderer = Renderer(Console(stderr=output == "json", highlight=False))
+    result = run_pipeline(engine.clients, module.run_target(prepared.context), input_path, renderer.execution_event,
+                          run_timeout=timeout)
+    if output == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    renderer.run_summary(result)
+    if not result.succeeded:
+        sys.exit(EXIT_ERROR)
+
+
 def _register_optional_commands() -> None:
     """Commands that live with their subsystem (local AWS, delivery) register here."""
     try:

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from .config import EnvironmentConfig
 from .naming import Arns, resource_name
 from .tagging import resource_tags
@@ -37,5 +35,11 @@ class ProjectContext:
         return resource_tags(self.project, self.environment, component, dict(self.config.tags), self.commit)
 
 
-def settings_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema()
+@dataclass(frozen=True)
+class RunTarget:
+    """How ``deploy.py run`` feeds a project: the file goes to ``s3://bucket/prefix``, which starts the state machine."""
+
+    bucket: str
+    incoming_prefix: str
+    state_machine_arn: str
+    report_states: tuple[str, ...] = ()  # states whose output is the run's report (e.g. the LogResults tasks)

@@ -87,3 +87,25 @@ class Renderer:
             self.console.print(f"[bold red]Apply failed:[/] {line}; {len(result.failed)} failed, {skipped} not started. "
                                f"First failure: {first.change.kind} {escape(first.change.name)}: {escape(first.error)}. "
                                "Fix the cause and run again: the deploy converges.")
+
+    def execution_event(self, event: dict[str, Any]) -> None:
+        """One line per state entered, left or failed, for following an execution."""
+        kind = event.get("type", "")
+        stamp = event["timestamp"].strftime("%H:%M:%S") if hasattr(event.get("timestamp"), "strftime") else ""
+        if kind.endswith("StateEntered"):
+            self.console.print(f"  [dim]{stamp}[/] → {escape(event['stateEnteredEventDetails']['name'])}")
+        elif kind.endswith("StateExited"):
+            self.console.print(f"  [dim]{stamp}[/] [green]✓[/] {escape(event['stateExitedEventDetails']['name'])}")
+        elif kind.endswith("Failed") or kind.endswith("TimedOut"):
+            details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+            self.console.print(f"  [dim]{stamp}[/] [red]✗ {kind}[/] {escape(str(details.get('error', '')))}: "
+                               f"{escape(str(details.get('cause', ''))[:300])}")
+
+    def run_summary(self, result: Any) -> None:
+        color = "green" if result.succeeded else "red"
+        self.console.print(f"[bold {color}]Execution {result.status}[/] {escape(result.execution_arn)}")
+        self.console.print(f"  input: {escape(result.input_uri)}")
+        for state, report in result.reports.items():
+            self.console.print(f"  {escape(state)}: {escape(json.dumps(report, indent=2, default=str))}")
+        if result.error:
+            self.console.print(f"  error: {escape(result.error)}: {escape(result.cause[:500])}")

@@ -69,7 +69,7 @@ def test_config_change_updates_only_that_resource(runner, write_config, mutate, 
     assert _actions(plan) == {("update", kind, name)}
     (change,) = [c for c in plan.changes if c.action == "update"]
     assert set(change.changed_fields) == fields
-    assert not runner.deploy(changed_config)[0].has_changes
+    assert _actions(runner.deploy(changed_config)[0]) == set()
 
 
 def test_workflow_change_updates_only_the_state_machine(runner, write_config, monkeypatch):
@@ -101,30 +101,30 @@ def test_removed_resource_is_deleted_through_record_and_tags_only(runner, write_
                     Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"},
                     Tags={"deployer:project": "fpac", "deployer:environment": "itest"})
 
-    def without_crawler(specs):
-        return [s for s in specs if s.component != "crawler" and not (s.kind == "state_machine")]
+    def without_trigger(specs):
+        return [s for s in specs if s.component != "trigger"]
 
-    plan, result = runner.deploy(config, specs_filter=without_crawler)
+    plan, result = runner.deploy(config, specs_filter=without_trigger)
     assert result.ok, [o.error for o in result.failed]
     deleted = {(c.kind, c.name) for c in plan.changes if c.action == "delete"}
-    assert deleted == {("glue_crawler", "fpac-itest-final-crawler"), ("iam_role", "fpac-itest-final-crawler-role"),
-                       ("state_machine", "fpac-itest-workflow")}
+    assert deleted == {("event_rule", "fpac-itest-incoming"), ("iam_role", "fpac-itest-incoming-role")}
     assert not any(c.action in ("create", "update") and c.kind != RECORD_KIND for c in plan.changes)
-    names = glue.list_crawlers()["CrawlerNames"]
-    assert "fpac-itest-final-crawler" not in names
+    assert [o.change.kind for o in result.outcomes if o.change.action == "delete"] == ["event_rule", "iam_role"]
+    assert local_aws_client("events").list_rules()["Rules"] == []
+    assert "fpac-itest-incoming-role" not in str(local_aws_client("iam").list_roles())
     assert "fpac-itest-manual" in glue.list_jobs()["JobNames"]
     # The record now omits what was deleted: the next run is a no-op.
-    assert not runner.deploy(config, specs_filter=without_crawler)[0].has_changes
+    assert not runner.deploy(config, specs_filter=without_trigger)[0].has_changes
 
 
 def test_recorded_resource_with_foreign_tags_is_not_deleted(runner, write_config, local_aws_client):
     config = write_config()
     runner.deploy(config)
-    glue = local_aws_client("glue")
-    arn = "arn:aws:glue:us-east-2:123456789012:crawler/fpac-itest-final-crawler"
-    glue.tag_resource(ResourceArn=arn, TagsToAdd={"deployer:project": "someone-else"})
+    events = local_aws_client("events")
+    arn = events.describe_rule(Name="fpac-itest-incoming")["Arn"]
+    events.tag_resource(ResourceARN=arn, Tags=[{"Key": "deployer:project", "Value": "someone-else"}])
 
     prepared = prepare(config, "us-east-2", "fpac")
-    plan = runner.engine(prepared).plan([s for s in prepared.specs if s.kind != "glue_crawler"])
-    assert not any(c.kind == "glue_crawler" and c.action == "delete" for c in plan.changes)
-    assert any("fpac-itest-final-crawler" in n and "not deleted" in n for n in plan.notes)
+    plan = runner.engine(prepared).plan([s for s in prepared.specs if s.kind != "event_rule"])
+    assert not any(c.kind == "event_rule" and c.action == "delete" for c in plan.changes)
+    assert any("fpac-itest-incoming" in n and "not deleted" in n for n in plan.notes)

@@ -18,7 +18,7 @@ from pydantic import Field
 from deploy.common.config import (
     BucketName, CrawlerSettings, GlueDefaults, GlueJobSettings, LambdaDefaults, LambdaSettings, StateMachineSettings, StrictModel,
 )
-from deploy.common.context import ProjectContext
+from deploy.common.context import ProjectContext, RunTarget
 from deploy.common.iam_policies import policy, statement
 from deploy.common.packaging import deterministic_zip, lambda_code_sha256, source_files
 from deploy.common.specs import (
@@ -260,3 +260,10 @@ def _glue_sources(job: str) -> tuple[Path, list[Path]]:
 
 def _script_key(ctx: ProjectContext, job: str, path: Path) -> str:
     return f"{ctx.project}/{ctx.environment}/glue/{job}/{path.name}"
+
+
+def run_target(ctx: ProjectContext) -> RunTarget:
+    """Where ``deploy.py run`` drops a file, and which states' outputs make the run's report."""
+    return RunTarget(bucket=ctx.settings.data_bucket, incoming_prefix=INCOMING,
+                     state_machine_arn=ctx.arns.state_machine(ctx.name("workflow")),
+                     report_states=(fpac_stepfunctions.LOG_SUCCESS, fpac_stepfunctions.LOG_FAILURE))

@@ -1,0 +1,69 @@
+"""The fpac project's desired state: pure, environment-isolated, least-privilege."""
+from pathlib import Path
+
+import pytest
+
+from deploy.common.deployment import prepare
+from deploy.common.errors import ProjectError
+from deploy.common.iam_policies import check_policies, lint_policy, policy, statement
+from deploy.common.specs import FunctionSpec, GlueJobSpec, RoleSpec, StateMachineSpec
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
+STAR_ALLOWED = {"LogDelivery", "Tracing"}  # AWS only accepts Resource "*" for these actions
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return prepare(CONFIG_DIR / "dev.json", "us-east-2", "fpac")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return prepare(CONFIG_DIR / "prod.json", "us-west-2", "fpac")
+
+
+def test_environments_share_no_resource_names(dev, prod):
+    dev_names = {s.name for s in dev.specs}
+    prod_names = {s.name for s in prod.specs}
+    assert dev_names.isdisjoint(prod_names)
+    assert len(dev.specs) == len(prod.specs), "only config differs between environments, not the resource set"
+
+
+def test_config_values_reach_the_specs(prod):
+    fns = {s.name: s for s in prod.specs if isinstance(s, FunctionSpec)}
+    assert fns["fpac-prod-validate"].memory_mb == 1024 and fns["fpac-prod-validate"].reserved_concurrency == 20
+    assert fns["fpac-prod-createnewid"].memory_mb == 512
+    jobs = {s.name: s for s in prod.specs if isinstance(s, GlueJobSpec)}
+    assert jobs["fpac-prod-cleaning"].number_of_workers == 20 and jobs["fpac-prod-landing"].number_of_workers == 10
+    assert jobs["fpac-prod-final"].worker_type == "G.2X" and jobs["fpac-prod-final"].glue_version == "5.0"
+
+
+def test_every_role_is_scoped_to_arns(dev):
+    roles = [s for s in dev.specs if isinstance(s, RoleSpec)]
+    assert len(roles) == 9
+    for role in roles:
+        for doc in role.policies.values():
+            for stmt in doc["Statement"]:
+                if stmt["Sid"] in STAR_ALLOWED:
+                    continue
+                resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+                assert all(r.startswith("arn:aws:") and r != "*" for r in resources), (role.name, stmt)
+                assert not any(a.endswith(":*") or a == "*" for a in stmt["Action"]), (role.name, stmt)
+
+
+def test_state_machine_may_invoke_only_its_own_functions(dev):
+    sm_role = next(s for s in dev.specs if isinstance(s, RoleSpec) and s.name == "fpac-dev-workflow-role")
+    invoke = next(st for st in sm_role.policies["least-privilege"]["Statement"] if st["Sid"] == "InvokePipelineFunctions")
+    assert sorted(invoke["Resource"]) == sorted(
+        f"arn:aws:lambda:us-east-2:111111111111:function:fpac-dev-{n}:live" for n in ("validate", "createnewid", "logresults"))
+    sm = next(s for s in dev.specs if isinstance(s, StateMachineSpec))
+    text = str(sm.definition)
+    assert all(r in text for r in invoke["Resource"]), "the ASL uses exactly the ARNs the role allows"
+
+
+def test_parliament_catches_a_misspelled_action_and_a_needless_star():
+    bad = policy(statement("Oops", ["s3:GetObjectt"], ["arn:aws:s3:::b/*"]))
+    assert any("UNKNOWN_ACTION" in f for f in lint_policy("r", "p", bad))
+    star = policy(statement("Star", ["s3:GetObject"], "*"))
+    with pytest.raises(ProjectError, match="IAM policy lint failed: r/p: RESOURCE_STAR"):
+        check_policies([("r", {"p": star})])

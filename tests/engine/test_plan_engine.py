@@ -1,0 +1,99 @@
+"""Pure parts of planning: diffs, display of nested changes, spec checks, retries, write detection."""
+import pytest
+from botocore.exceptions import ClientError
+
+from deploy.common import retry
+from deploy.common.aws_common import is_mutating
+from deploy.common.engine import check_specs
+from deploy.common.errors import ProjectError
+from deploy.common.plan import Change, FieldChange, Plan, diff_fields
+from deploy.common.render import flatten_diff
+from deploy.common.specs import FunctionSpec, RoleSpec
+from deploy.common.tagging import comparable_tags, is_owned_by
+
+
+def test_diff_reports_only_differing_fields_old_to_new():
+    current = {"memory_mb": 256, "timeout_seconds": 60, "tags": {"a": "1"}}
+    desired = {"memory_mb": 512, "timeout_seconds": 60, "tags": {"a": "1"}}
+    assert diff_fields(current, desired) == (FieldChange("memory_mb", 256, 512),)
+    assert diff_fields(desired, desired) == ()
+
+
+def test_nested_changes_are_shown_key_by_key():
+    old = {"States": {"A": {"TimeoutSeconds": 60, "Next": "B"}, "B": {"Type": "Succeed"}}}
+    new = {"States": {"A": {"TimeoutSeconds": 120, "Next": "B"}, "B": {"Type": "Succeed"}}}
+    assert flatten_diff(old, new, "definition") == [("definition.States.A.TimeoutSeconds", 60, 120)]
+
+
+def test_plan_summary_line_counts_each_action():
+    plan = Plan("p", "dev", "us-east-2", [Change("create", "k", "a"), Change("update", "k", "b"), Change("delete", "k", "c"),
+                                          Change("no-op", "k", "d")])
+    assert plan.summary_line == "Plan: 1 to add, 1 to change, 1 to destroy."
+    assert Plan("p", "dev", "us-east-2", [Change("no-op", "k", "d")]).summary_line.startswith("No changes.")
+
+
+def test_check_specs_rejects_duplicates_unknown_dependencies_and_cycles():
+    role = RoleSpec(name="r", component="c")
+    fn = FunctionSpec(name="f", component="c", depends_on=(role.key,))
+    check_specs([role, fn], {"iam_role", "lambda_function"})
+    with pytest.raises(ProjectError, match="defined twice"):
+        check_specs([role, role], {"iam_role"})
+    with pytest.raises(ProjectError, match="does not define"):
+        check_specs([fn], {"lambda_function"})
+    a = RoleSpec(name="a", component="c", depends_on=("iam_role:b",))
+    b = RoleSpec(name="b", component="c", depends_on=("iam_role:a",))
+    with pytest.raises(ProjectError, match="cycle"):
+        check_specs([a, b], {"iam_role"})
+
+
+def _client_error(code, message=""):
+    return ClientError({"Error": {"Code": code, "Message": message}}, "CreateFunction")
+
+
+def test_transient_errors_are_retried_with_bounded_backoff(monkeypatch):
+    delays = []
+    monkeypatch.setattr(retry, "sleep", delays.append)
+    attempts = iter([_client_error("ResourceConflictException"), _client_error("ResourceConflictException"), "ok"])
+
+    def call():
+        item = next(attempts)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    assert retry.call_with_retries(call, retry.UPDATE_IN_PROGRESS) == "ok"
+    assert delays == [1.0, 2.0]
+
+
+def test_other_errors_and_exhausted_retries_raise(monkeypatch):
+    monkeypatch.setattr(retry, "sleep", lambda s: None)
+
+    def denied():
+        raise _client_error("AccessDeniedException", "no")
+
+    with pytest.raises(ClientError):
+        retry.call_with_retries(denied, retry.UPDATE_IN_PROGRESS)
+    calls = []
+
+    def always_conflict():
+        calls.append(1)
+        raise _client_error("ResourceConflictException")
+
+    with pytest.raises(ClientError):
+        retry.call_with_retries(always_conflict, retry.UPDATE_IN_PROGRESS, attempts=3)
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("op,mutating", [("GetFunction", False), ("ListTags", False), ("HeadObject", False),
+                                         ("DescribeStateMachine", False), ("CreateFunction", True), ("PutObject", True),
+                                         ("TagResource", True), ("UpdateJob", True), ("DeleteRole", True),
+                                         ("PublishVersion", True)])
+def test_write_detection(op, mutating):
+    assert is_mutating(op) is mutating
+
+
+def test_provenance_tags_do_not_count_in_diffs_but_ownership_does():
+    tags = {"deployer:project": "fpac", "deployer:environment": "dev", "deployer:git-commit": "abc", "deployer:version": "1",
+            "aws:cloudformation:x": "y", "owner": "me"}
+    assert comparable_tags(tags) == {"deployer:project": "fpac", "deployer:environment": "dev", "owner": "me"}
+    assert is_owned_by(tags, "fpac", "dev") and not is_owned_by(tags, "fpac", "prod")

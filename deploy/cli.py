@@ -202,16 +202,14 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
         sys.exit(EXIT_ERROR)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live with their subsystem (local AWS, delivery) register here."""
-    try:
-        from .common.local_aws.commands import local
-        cli.add_command(local)
-    except ImportError:
-        pass
+def _register_subsystem_commands() -> None:
+    """Commands that live with their subsystem register here."""
+    from .common.local_aws.commands import local
+
+    cli.add_command(local)
 
 
-_register_optional_commands()
+_register_subsystem_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,33 @@
+"""The embedded local AWS: moto in server mode, plus extensions for the APIs moto lacks.
+
+Importing this package never imports moto; only the server process does (see server.py).
+"""
+
+from deploy.common.local_aws.admin import (
+    LOCAL_MOTO_CONFIG,
+    LocalAwsError,
+    apply_moto_config,
+    health,
+    reset_local_aws,
+)
+from deploy.common.local_aws.follow import follow_execution, wait_for_execution
+from deploy.common.local_aws.manager import (
+    default_state_dir,
+    ensure_running,
+    status,
+    stop,
+)
+
+__all__ = [
+    "LOCAL_MOTO_CONFIG",
+    "LocalAwsError",
+    "apply_moto_config",
+    "default_state_dir",
+    "ensure_running",
+    "follow_execution",
+    "health",
+    "reset_local_aws",
+    "status",
+    "stop",
+    "wait_for_execution",
+]

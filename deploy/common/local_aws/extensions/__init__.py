@@ -1,0 +1,34 @@
+"""Extensions to moto's backends for what the deployer and the local pipeline run need.
+
+Only the server process imports this package (it imports moto). apply_all() patches moto's classes,
+so the patches survive /moto-api/reset (which builds new backend instances of the same classes).
+"""
+
+from __future__ import annotations
+
+from deploy.common.local_aws.extensions.context import LocalContext, set_context
+
+_applied = False
+
+
+def apply_all(context: LocalContext) -> None:
+    """Install every extension once per process."""
+    global _applied
+    set_context(context)
+    if _applied:
+        return
+    from deploy.common.local_aws.extensions import (
+        events_targets,
+        glue_api,
+        glue_crawler,
+        glue_job_runs,
+        lambda_invoke,
+        s3_notifications,
+        sfn_glue_sync,
+        sfn_state_machines,
+    )
+
+    for module in (glue_api, glue_crawler, glue_job_runs, lambda_invoke, s3_notifications, sfn_glue_sync,
+                   sfn_state_machines, events_targets):
+        module.apply()
+    _applied = True

@@ -20,6 +20,7 @@ from deploy.common.config import (
 )
 from deploy.common.context import ProjectContext, RunTarget
 from deploy.common.iam_policies import policy, statement
+from deploy.common.naming import Arns
 from deploy.common.packaging import deterministic_zip, lambda_code_sha256, source_files
 from deploy.common.specs import (
     BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ObjectSpec, RoleSpec,
@@ -42,7 +43,7 @@ JOB_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # job -> (reads,
     "cleaning": ((LANDING,), (CLEAN, QUARANTINE, METRICS)),
     "final": ((CLEAN,), (FINAL, METRICS)),
 }
-FUNCTION_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+FUNCTION_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # function -> (reads, creates)
     "Validate": ((INCOMING,), ()),
     "CreateNewId": ((), ()),
     "LogResults": ((METRICS,), (RESULTS,)),
@@ -54,6 +55,8 @@ class Settings(StrictModel):
 
     data_bucket: BucketName = Field(..., description="The pipeline's data bucket (incoming, landing, clean, quarantine, final, results).")
     max_file_mb: int = Field(50, ge=1, le=5120, description="Validate rejects incoming files larger than this.")
+    max_reject_ratio: float = Field(
+        0.5, ge=0, le=1, description="The cleaning job fails the run when more than this share of rows is quarantined.")
     lambda_defaults: LambdaDefaults = Field(default_factory=LambdaDefaults)
     functions: dict[FunctionName, LambdaSettings] = Field(default_factory=dict)
     glue_defaults: GlueDefaults = Field(default_factory=GlueDefaults)
@@ -79,13 +82,13 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         overrides = s.functions.get(fn, LambdaSettings())
         log_group = LogGroupSpec(name=f"/aws/lambda/{name}", component=comp, tags=ctx.tags(comp),
                                  retention_days=ctx.config.log_retention_days)
-        reads, writes = FUNCTION_IO[fn]
+        reads, creates = FUNCTION_IO[fn]
         role = RoleSpec(
             name=f"{name}-role", component=comp, tags=ctx.tags(comp), trust_service="lambda.amazonaws.com",
             description=f"Lambda {name}: its log group and the data-bucket prefixes it uses",
             policies={"least-privilege": policy(
                 statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_streams(log_group.name)]),
-                *_s3_statements(arns, s.data_bucket, reads, writes),
+                *_s3_statements(arns, s.data_bucket, reads, (), creates=creates),
             )},
         )
         zip_bytes = deterministic_zip(HERE / "lambda" / fn)
@@ -137,7 +140,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
                 "--job-bookmark-option": g.job_bookmarks,
                 "--enable-continuous-cloudwatch-log": "true",
                 "--enable-metrics": "true",
-                "--data_bucket": s.data_bucket,
+                **({"--max_reject_ratio": str(s.max_reject_ratio)} if job == "cleaning" else {}),
             },
             description=f"fpac {job} stage ({ctx.environment})",
         ))
@@ -164,7 +167,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     c = s.crawler
     add(CrawlerSpec(
         name=crawler_name, component="crawler", tags=ctx.tags("crawler"), depends_on=(crawler_role.key, database.key),
-        role_arn=arns.role(crawler_role.name), database=database.name, s3_targets=(f"s3://{s.data_bucket}/{FINAL}",),
+        role_arn=arns.role(crawler_role.name), database=database.name, s3_targets=(f"s3://{s.data_bucket}/{FINAL}",), exclusions=("**/_SUCCESS", "**.crc"),
         schedule=c.schedule, update_behavior=c.update_behavior, delete_behavior=c.delete_behavior, table_prefix=c.table_prefix,
         description="Registers the fpac curated tables",
     ))
@@ -225,20 +228,26 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
 
 
 def _function_environment(ctx: ProjectContext, fn: str) -> dict[str, str]:
+    """What each handler reads from its environment (see each handler's docstring)."""
     s: Settings = ctx.settings
-    env = {"DATA_BUCKET": s.data_bucket, "PIPELINE_ENV": ctx.environment}
     if fn == "Validate":
-        env["MAX_FILE_BYTES"] = str(s.max_file_mb * 1024 * 1024)
-    return env
+        return {"MAX_FILE_BYTES": str(s.max_file_mb * 1024 * 1024)}
+    return {"DATA_BUCKET": s.data_bucket}
 
 
-def _s3_statements(arns, bucket: str, reads: tuple[str, ...], writes: tuple[str, ...]) -> list[dict]:
-    """Object access on exactly the prefixes used, and listing limited to them."""
+def _s3_statements(arns: Arns, bucket: str, reads: tuple[str, ...], writes: tuple[str, ...],
+                   creates: tuple[str, ...] = ()) -> list[dict]:
+    """Object access on exactly the prefixes used, and listing limited to the ones read or rewritten.
+
+    ``writes`` may be overwritten (Spark's overwrite deletes the old run partition); ``creates`` only get new objects.
+    """
     out = []
     if reads:
         out.append(statement("ReadInputs", ["s3:GetObject"], [arns.objects(bucket, p) for p in reads]))
     if writes:
         out.append(statement("WriteOutputs", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [arns.objects(bucket, p) for p in writes]))
+    if creates:
+        out.append(statement("CreateOutputs", ["s3:PutObject"], [arns.objects(bucket, p) for p in creates]))
     if reads or writes:
         out.append(statement("ListOwnPrefixes", ["s3:ListBucket"], [arns.bucket(bucket)],
                              {"StringLike": {"s3:prefix": sorted(f"{p}*" for p in (*reads, *writes))}}))

@@ -1,0 +1,373 @@
+"""The fpac workflow as Amazon States Language, built from plain Python data (no AWS calls).
+
+    Validate ─► valid? ─no─► ValidationRejected ─► LogFailure ─► RunFailed (Fail)
+                  │yes
+                  ▼
+    CreateNewId ─► Landing ─► Cleaning ─► Final ─► StartCrawler ─► LogSuccess ─► RunSucceeded
+         (any task error ─► <Task>Failed ─► LogFailure ─► RunFailed)
+
+Execution input: the EventBridge S3 "Object Created" event. Validate receives it whole and reads
+detail.bucket.name / detail.object.key itself, so a malformed event is reported as an invalid file
+instead of failing the execution on a JSONPath error.
+
+State between steps (kept small with ResultSelector):
+  $.validation   Validate's summary       $.run          CreateNewId's output
+  $.landing_job / $.cleaning_job / $.final_job   {"job_run_id", "state"} of each Glue run
+  $.error        the caught error ({"Error", "Cause"}) on a failure path
+"""
+from dataclasses import dataclass
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
+GLUE_START_CRAWLER = "arn:aws:states:::aws-sdk:glue:startCrawler"
+
+LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+GLUE_TRANSIENT_ERRORS = (
+    "Glue.ConcurrentRunsExceededException",
+    "Glue.ThrottlingException",
+    "Glue.InternalServiceException",
+    "Glue.OperationTimeoutException",
+)
+CRAWLER_BUSY_ERRORS = ("Glue.CrawlerRunningException",)
+
+# State names (stable: they appear in execution history, alarms and the run records).
+VALIDATE = "Validate"
+IS_FILE_VALID = "IsFileValid"
+VALIDATION_REJECTED = "ValidationRejected"
+CREATE_NEW_ID = "CreateNewId"
+LANDING = "Landing"
+CLEANING = "Cleaning"
+FINAL = "Final"
+START_CRAWLER = "StartCrawler"
+LOG_SUCCESS = "LogSuccess"
+LOG_FAILURE = "LogFailure"
+RUN_SUCCEEDED = "RunSucceeded"
+RUN_FAILED = "RunFailed"
+RECORDING_FAILED = "RecordingFailed"
+
+# Stage name reported to LogResults for each task, and the state data available when it fails.
+STAGES = {
+    VALIDATE: "validate",
+    CREATE_NEW_ID: "create_id",
+    LANDING: "landing",
+    CLEANING: "cleaning",
+    FINAL: "final",
+    START_CRAWLER: "crawler",
+    LOG_SUCCESS: "log_results",
+}
+_JOB_RESULT_PATHS = {LANDING: "$.landing_job", CLEANING: "$.cleaning_job", FINAL: "$.final_job"}
+_EXECUTION = {"id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name", "start_time.$": "$$.Execution.StartTime"}
+
+
+@dataclass(frozen=True)
+class WorkflowRefs:
+    """What the definition points at. Lambda ARNs should be alias ARNs (...:function:NAME:live)."""
+
+    validate_function_arn: str
+    create_id_function_arn: str
+    log_results_function_arn: str
+    landing_job_name: str
+    cleaning_job_name: str
+    final_job_name: str
+    crawler_name: str
+    lambda_timeout_seconds: int = 120
+    glue_timeout_seconds: int = 3600
+    api_timeout_seconds: int = 60
+    execution_timeout_seconds: int = 0  # 0: derived from the other timeouts
+
+    def __post_init__(self):
+        for name in ("validate_function_arn", "create_id_function_arn", "log_results_function_arn"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.startswith("arn:") or ":function:" not in value:
+                raise ValueError(f"WorkflowRefs.{name} must be a Lambda function ARN, got {value!r}")
+        for name in ("landing_job_name", "cleaning_job_name", "final_job_name", "crawler_name"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"WorkflowRefs.{name} must be a non-empty name")
+        for name in ("lambda_timeout_seconds", "glue_timeout_seconds", "api_timeout_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"WorkflowRefs.{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.execution_timeout_seconds, int) or self.execution_timeout_seconds < 0:
+            raise ValueError(f"WorkflowRefs.execution_timeout_seconds must be >= 0, got {self.execution_timeout_seconds!r}")
+
+    @property
+    def glue_task_timeout_seconds(self):
+        """Backstop for a Glue Task: 5 minutes past glue_timeout_seconds (set that to the longest job
+        timeout), so Glue's own TIMEOUT, with its error message, normally comes first."""
+        return self.glue_timeout_seconds + 300
+
+    @property
+    def effective_execution_timeout_seconds(self):
+        if self.execution_timeout_seconds:
+            return self.execution_timeout_seconds
+        return 3 * self.glue_task_timeout_seconds + 3600
+
+
+def _retry(errors, interval, attempts, backoff, max_delay):
+    return {
+        "ErrorEquals": list(errors),
+        "IntervalSeconds": interval,
+        "MaxAttempts": attempts,
+        "BackoffRate": backoff,
+        "MaxDelaySeconds": max_delay,
+        "JitterStrategy": "FULL",
+    }
+
+
+LAMBDA_RETRY = _retry(LAMBDA_TRANSIENT_ERRORS, interval=2, attempts=6, backoff=2.0, max_delay=60)
+GLUE_RETRY = _retry(GLUE_TRANSIENT_ERRORS, interval=30, attempts=5, backoff=2.0, max_delay=300)
+CRAWLER_BUSY_RETRY = _retry(CRAWLER_BUSY_ERRORS, interval=60, attempts=6, backoff=1.5, max_delay=300)
+CRAWLER_API_RETRY = _retry(GLUE_TRANSIENT_ERRORS[1:], interval=5, attempts=4, backoff=2.0, max_delay=60)
+
+
+def _failed_state_name(task_name):
+    return f"{task_name}Failed"
+
+
+def _catch_to_failure(task_name):
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": _failed_state_name(task_name)}]
+
+
+def _lambda_task(comment, function_arn, payload, result_selector, result_path, next_state, refs, catch):
+    payload_key = "Payload.$" if isinstance(payload, str) else "Payload"
+    return {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {"FunctionName": function_arn, payload_key: payload},
+        "ResultSelector": result_selector,
+        "ResultPath": result_path,
+        "TimeoutSeconds": refs.lambda_timeout_seconds,
+        "Retry": [LAMBDA_RETRY],
+        "Catch": catch,
+        "Next": next_state,
+    }
+
+
+def _glue_task(comment, job_name, arguments, task_name, next_state, refs):
+    return {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": GLUE_START_JOB_RUN_SYNC,
+        # No run-level "Timeout": the job definition's timeout stays the one that applies.
+        "Parameters": {"JobName": job_name, "Arguments": arguments},
+        "ResultSelector": {"job_run_id.$": "$.Id", "state.$": "$.JobRunState"},
+        "ResultPath": _JOB_RESULT_PATHS[task_name],
+        "TimeoutSeconds": refs.glue_task_timeout_seconds,
+        "Retry": [GLUE_RETRY],
+        "Catch": _catch_to_failure(task_name),
+        "Next": next_state,
+    }
+
+
+def _context_for_failure_of(task_name):
+    """Parameters copying the state data that exists when ``task_name`` fails (no dangling paths)."""
+    order = [VALIDATE, CREATE_NEW_ID, LANDING, CLEANING, FINAL, START_CRAWLER, LOG_SUCCESS]
+    done = order[: order.index(task_name)]
+    context = {}
+    if VALIDATE in done:
+        context["validation.$"] = "$.validation"
+    if CREATE_NEW_ID in done:
+        context["run.$"] = "$.run"
+    jobs = _jobs_parameters([name for name in _JOB_RESULT_PATHS if name in done])
+    if jobs:
+        context["jobs"] = jobs
+    return context
+
+
+def _jobs_parameters(task_names):
+    """{"landing": {"job_run_id.$": "$.landing_job.job_run_id", ...}, ...} for the given Glue tasks."""
+    return {
+        STAGES[name]: {"job_run_id.$": f"{_JOB_RESULT_PATHS[name]}.job_run_id", "state.$": f"{_JOB_RESULT_PATHS[name]}.state"}
+        for name in task_names
+    }
+
+
+def _failure_pass(task_name):
+    return {
+        "Type": "Pass",
+        "Comment": f"Describe the failure of {task_name} for LogResults.",
+        "Parameters": {
+            "status": "FAILED",
+            "stage": STAGES[task_name],
+            "error.$": "$.error",
+            **_context_for_failure_of(task_name),
+            "execution": dict(_EXECUTION),
+        },
+        "Next": LOG_FAILURE,
+    }
+
+
+def _log_result_selector(failure=False):
+    selector = {"result_path.$": "$.Payload.result_path", "status.$": "$.Payload.status", "run_id.$": "$.Payload.run_id"}
+    if failure:  # the Fail state's Cause; failed_stage is always set on this path
+        selector["message.$"] = (
+            "States.Format('fpac run {} failed at stage {}; run record: {}', "
+            "$.Payload.run_id, $.Payload.failed_stage, $.Payload.result_path)"
+        )
+    return selector
+
+
+def build_definition(refs: WorkflowRefs) -> dict:
+    """The state machine definition (ASL) as a dict; json.dumps it for create/update_state_machine."""
+    states = {
+        VALIDATE: _lambda_task(
+            "Check the new object is a CSV of the expected schema (reads only its first bytes).",
+            refs.validate_function_arn,
+            "$",
+            {
+                "validation": {
+                    "valid.$": "$.Payload.valid",
+                    "reasons.$": "$.Payload.reasons",
+                    "warnings.$": "$.Payload.warnings",
+                    "bucket.$": "$.Payload.bucket",
+                    "key.$": "$.Payload.key",
+                    "size_bytes.$": "$.Payload.size_bytes",
+                }
+            },
+            "$",
+            IS_FILE_VALID,
+            refs,
+            _catch_to_failure(VALIDATE),
+        ),
+        IS_FILE_VALID: {
+            "Type": "Choice",
+            "Comment": "Only a valid file starts a run.",
+            "Choices": [{"Variable": "$.validation.valid", "BooleanEquals": True, "Next": CREATE_NEW_ID}],
+            "Default": VALIDATION_REJECTED,
+        },
+        VALIDATION_REJECTED: {
+            "Type": "Pass",
+            "Comment": "The file failed validation: record why.",
+            "Parameters": {
+                "status": "FAILED",
+                "stage": STAGES[VALIDATE],
+                "error": {"Error": "FileRejected", "Cause": "the file failed validation; see reasons"},
+                "reasons.$": "$.validation.reasons",
+                "validation.$": "$.validation",
+                "execution": dict(_EXECUTION),
+            },
+            "Next": LOG_FAILURE,
+        },
+        CREATE_NEW_ID: _lambda_task(
+            "Issue the run id and the S3 paths of every stage.",
+            refs.create_id_function_arn,
+            {"bucket.$": "$.validation.bucket", "key.$": "$.validation.key"},
+            {
+                "run_id.$": "$.Payload.run_id",
+                "run_date.$": "$.Payload.run_date",
+                "source.$": "$.Payload.source",
+                "paths.$": "$.Payload.paths",
+                "outputs.$": "$.Payload.outputs",
+                "metrics.$": "$.Payload.metrics",
+            },
+            "$.run",
+            LANDING,
+            refs,
+            _catch_to_failure(CREATE_NEW_ID),
+        ),
+        LANDING: _glue_task(
+            "Raw CSV -> landing Parquet (strings + lineage).",
+            refs.landing_job_name,
+            {
+                "--run_id.$": "$.run.run_id",
+                "--source_path.$": "$.run.paths.source",
+                "--landing_path.$": "$.run.paths.landing",
+                "--metrics_path.$": "$.run.metrics.landing",
+            },
+            LANDING,
+            CLEANING,
+            refs,
+        ),
+        CLEANING: _glue_task(
+            "Landing -> clean Parquet; rejected rows -> quarantine.",
+            refs.cleaning_job_name,
+            {
+                "--run_id.$": "$.run.run_id",
+                "--landing_path.$": "$.run.paths.landing",
+                "--clean_path.$": "$.run.paths.clean",
+                "--quarantine_path.$": "$.run.paths.quarantine",
+                "--metrics_path.$": "$.run.metrics.cleaning",
+            },
+            CLEANING,
+            FINAL,
+            refs,
+        ),
+        FINAL: _glue_task(
+            "Clean -> curated aggregates by state, program and fiscal year.",
+            refs.final_job_name,
+            {
+                "--run_id.$": "$.run.run_id",
+                "--clean_path.$": "$.run.paths.clean",
+                "--final_path.$": "$.run.paths.final",
+                "--metrics_path.$": "$.run.metrics.final",
+            },
+            FINAL,
+            START_CRAWLER,
+            refs,
+        ),
+        START_CRAWLER: {
+            "Type": "Task",
+            "Comment": "Catalog the new final partitions (started, not awaited).",
+            "Resource": GLUE_START_CRAWLER,
+            "Parameters": {"Name": refs.crawler_name},
+            "ResultPath": None,
+            "TimeoutSeconds": refs.api_timeout_seconds,
+            "Retry": [CRAWLER_BUSY_RETRY, CRAWLER_API_RETRY],
+            "Catch": _catch_to_failure(START_CRAWLER),
+            "Next": LOG_SUCCESS,
+        },
+        LOG_SUCCESS: _lambda_task(
+            "Record the successful run (row counts from the stage metrics).",
+            refs.log_results_function_arn,
+            {
+                "status": "SUCCEEDED",
+                "validation.$": "$.validation",
+                "run.$": "$.run",
+                "jobs": _jobs_parameters(list(_JOB_RESULT_PATHS)),
+                "execution": dict(_EXECUTION),
+            },
+            _log_result_selector(),
+            "$",
+            RUN_SUCCEEDED,
+            refs,
+            _catch_to_failure(LOG_SUCCESS),
+        ),
+        LOG_FAILURE: _lambda_task(
+            "Record the failed run: stage, error and the row counts known so far.",
+            refs.log_results_function_arn,
+            "$",
+            _log_result_selector(failure=True),
+            "$",
+            RUN_FAILED,
+            refs,
+            [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": RECORDING_FAILED}],
+        ),
+        RUN_SUCCEEDED: {"Type": "Succeed", "Comment": "Run recorded as SUCCEEDED."},
+        RUN_FAILED: {
+            "Type": "Fail",
+            "Comment": "Run recorded as FAILED.",
+            "Error": "FpacRunFailed",
+            "CausePath": "$.message",
+        },
+        RECORDING_FAILED: {
+            "Type": "Fail",
+            "Comment": "The run failed and LogResults could not record it.",
+            "Error": "FpacRunRecordingFailed",
+            "Cause": "The run failed and LogResults could not write the run record; see this execution's history.",
+        },
+    }
+    for task_name in STAGES:
+        states[_failed_state_name(task_name)] = _failure_pass(task_name)
+    return {
+        "Comment": "fpac farm-program payments: validate, land, clean, aggregate, catalog, record.",
+        "StartAt": VALIDATE,
+        "TimeoutSeconds": refs.effective_execution_timeout_seconds,
+        "States": states,
+    }

@@ -1,0 +1,14 @@
+"""Git-driven delivery: which environment a git event deploys to, and who starts the deployment.
+
+Sources (Jenkins multibranch variables, Bitbucket Cloud and Server/DC webhooks, explicit
+parameters) become ``GitEvent``s; ``route_events`` applies the rules file
+(``deploy/config/routing.json``) and returns ``Decision``s; the ``route`` command prints them, and
+the webhook receiver queues the Jenkins job for each one that deploys.
+
+Modules: events (the event shape), rules (the rules file model), routing (pure decisions),
+jenkins_env / bitbucket (sources), signature (HMAC), gitrepo (git questions), jenkins_api
+(buildWithParameters), recent (de-duplication memory), deadletter (failed triggers),
+receiver (Flask app), render (text/JSON), cli (click commands). Import from the modules
+(``from deploy.common.delivery.routing import route_events``): this package file imports nothing,
+so ``python -m deploy.common.delivery.rules`` (schema regeneration) runs cleanly.
+"""

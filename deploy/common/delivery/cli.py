@@ -1,0 +1,209 @@
+"""Click commands of git-driven delivery: ``route`` and ``webhook serve|replay``.
+
+The main CLI registers them with ``cli.add_command(route)`` and ``cli.add_command(webhook)``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from ..errors import DeployerError
+from ..projects import list_projects, project_folder
+from .bitbucket import parse_delivery
+from .deadletter import DeadLetters
+from .errors import DeliveryError
+from .events import EVENT_KINDS, GitEvent, manual_event
+from .gitrepo import GitRepo
+from .jenkins_api import JenkinsClient, JenkinsSettings
+from .jenkins_env import event_from_jenkins_env
+from .logs import configure_json_logging, log
+from .receiver import DEFAULT_MAX_BODY_BYTES, ReceiverConfig, create_app, make_receiver_server
+from .render import decisions_json, decisions_text
+from .routing import Decision, limit_to_changed, projects_touched, route_events
+from .rules import DEFAULT_RULES_PATH, load_rules
+
+SECRET_ENV = "BITBUCKET_WEBHOOK_SECRET"
+
+
+def _fail(exc: Exception) -> NoReturn:
+    raise click.ClickException(str(exc)) from None
+
+
+class _LazyRepo:
+    """Open the clone only if a git question is asked (most routes need none)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._repo: GitRepo | None = None
+
+    def __call__(self) -> GitRepo:
+        if self._repo is None:
+            self._repo = GitRepo(self.path)
+        return self._repo
+
+
+def _read_events(from_jenkins: bool, bitbucket_event: str | None, payload: Any, kind: str | None,
+                 ref: str | None, target: str | None, commit: str | None) -> tuple[str, list[GitEvent], str | None]:
+    chosen = [name for name, on in (("--jenkins", from_jenkins), ("--bitbucket-event", bitbucket_event), ("--event", kind)) if on]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one source: --jenkins, --bitbucket-event KEY --payload FILE, or --event KIND ...")
+    if from_jenkins:
+        return "jenkins", [event_from_jenkins_env(os.environ)], None
+    if bitbucket_event:
+        if payload is None:
+            raise click.UsageError("--bitbucket-event needs --payload FILE (or - for stdin)")
+        try:
+            data = json.load(payload)
+        except ValueError:
+            raise DeliveryError(f"--payload: {payload.name} is not JSON") from None
+        delivery = parse_delivery(bitbucket_event, data)
+        note = {"ping": f"nothing to deploy for {bitbucket_event}: a ping",
+                "ignored": f"nothing to deploy for {bitbucket_event}: this event is not routed"}.get(delivery.status)
+        if delivery.status == "events" and not delivery.events:
+            note = f"nothing to deploy for {bitbucket_event}: the delivery carries no ref change"
+        return f"bitbucket {bitbucket_event}", list(delivery.events), note
+    event = manual_event(kind or "", ref or "", commit or "", target)
+    # A tag's hash handed over by the receiver may be the annotated tag object: let git peel it.
+    return "parameters", [replace(event, commit_is_peeled=event.kind != "tag")], None
+
+
+def _peel(events: list[GitEvent], repo: Callable[[], GitRepo]) -> list[GitEvent]:
+    return [
+        replace(e, commit=repo().peel(e.commit), commit_is_peeled=True) if e.commit and not e.commit_is_peeled else e
+        for e in events
+    ]
+
+
+def _limit(decisions: list[Decision], since: str, repo: Callable[[], GitRepo], projects: list[str]) -> list[Decision]:
+    folders = {name: repo().relative(project_folder(name)) for name in projects}
+    result = []
+    for decision in decisions:
+        if decision.deploy and decision.commit:
+            changed = projects_touched(repo().changed_paths(since, decision.commit), folders)
+            decision = limit_to_changed(decision, changed, since)
+        result.append(decision)
+    return result
+
+
+@click.command("route")
+@click.option("--jenkins", "from_jenkins", is_flag=True,
+              help="Decide from the Jenkins multibranch variables (BRANCH_NAME, TAG_NAME, CHANGE_*, GIT_COMMIT).")
+@click.option("--bitbucket-event", metavar="KEY", help="Decide from a Bitbucket webhook: its X-Event-Key (body from --payload).")
+@click.option("--payload", type=click.File("rb"), help="Bitbucket webhook body: a file, or - for stdin.")
+@click.option("--event", "kind", type=click.Choice(EVENT_KINDS),
+              help="Decide from an explicit event (the webhook-triggered build's parameters).")
+@click.option("--ref", help="With --event: branch, tag, or pull request source branch.")
+@click.option("--target", help="With --event pull_request*: the target branch.")
+@click.option("--commit", help="With --event: the commit.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES_PATH,
+              show_default="deploy/config/routing.json", help="Routing rules file.")
+@click.option("--changed-since", metavar="COMMIT",
+              help="Only projects whose folder changed between COMMIT and the routed commit.")
+@click.option("--expect-environment", metavar="ENV",
+              help="Fail unless the decision deploys to ENV (guards webhook-triggered builds).")
+@click.option("--repo", "repo_path", type=click.Path(path_type=Path, file_okay=False), default=".",
+              help="The git clone (for tag-on-branch checks, annotated tags, --changed-since).")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def route(from_jenkins: bool, bitbucket_event: str | None, payload: Any, kind: str | None, ref: str | None, target: str | None,
+          commit: str | None, rules_path: Path, changed_since: str | None, expect_environment: str | None, repo_path: Path,
+          output: str) -> None:
+    """Decide which environment a git event deploys to, and print why. Exit 0 also when nothing is to deploy."""
+    try:
+        rules = load_rules(rules_path)
+        source, events, note = _read_events(from_jenkins, bitbucket_event, payload, kind, ref, target, commit)
+        repo = _LazyRepo(repo_path)
+        projects = list_projects()
+        decisions = route_events(_peel(events, repo), rules, projects, branch_check=lambda c, b: repo().is_on_branch(c, b))
+        if changed_since:
+            decisions = _limit(decisions, changed_since, repo, projects)
+    except DeployerError as exc:
+        _fail(exc)
+    render = decisions_json if output == "json" else decisions_text
+    click.echo(render(source, decisions, note))
+    if expect_environment:
+        deploying = [d for d in decisions if d.deploy]
+        if not deploying or any(d.environment != expect_environment for d in deploying):
+            got = ", ".join(sorted({d.environment or "" for d in deploying})) or "nothing"
+            _fail(DeliveryError(f"--expect-environment {expect_environment}: the rules route this event to {got}"))
+
+
+@click.group("webhook")
+def webhook() -> None:
+    """The Bitbucket webhook receiver that triggers Jenkins."""
+
+
+_DEAD_LETTER_OPTION = click.option(
+    "--dead-letter", type=click.Path(path_type=Path, dir_okay=False), envvar="WEBHOOK_DEAD_LETTER",
+    default="webhook-dead-letter.jsonl", show_default=True, help="JSON Lines file of failed Jenkins triggers.",
+)
+_TIMEOUT_OPTION = click.option(
+    "--jenkins-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds."
+)
+
+
+@webhook.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (put a TLS reverse proxy in front).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES_PATH,
+              show_default="deploy/config/routing.json", help="Routing rules file.")
+@_DEAD_LETTER_OPTION
+@click.option("--max-body-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BODY_BYTES, show_default=True,
+              help="Larger bodies are refused with 413.")
+@_TIMEOUT_OPTION
+def serve(host: str, port: int, rules_path: Path, dead_letter: Path, max_body_bytes: int, jenkins_timeout: float) -> None:
+    """Serve POST /webhook and GET /healthz. Secrets come from the environment only:
+    BITBUCKET_WEBHOOK_SECRET, JENKINS_URL, JENKINS_USER, JENKINS_API_TOKEN, JENKINS_JOB."""
+    configure_json_logging()
+    try:
+        client = JenkinsClient(JenkinsSettings.from_env(), timeout=jenkins_timeout)
+        config = ReceiverConfig(
+            secret=os.environ.get(SECRET_ENV, "").encode(), rules=load_rules(rules_path), projects=tuple(list_projects()),
+            dead_letters=DeadLetters(dead_letter), trigger=client.trigger, max_body_bytes=max_body_bytes,
+        )
+        server = make_receiver_server(create_app(config), host, port)
+    except (DeployerError, OSError) as exc:
+        _fail(exc)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    log(logging.INFO, "listening", host=host, port=server.server_port, jenkins_job=client.settings.job,
+        dead_letter=str(dead_letter), rules=str(rules_path))
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+        log(logging.INFO, "stopped")
+
+
+@webhook.command("replay")
+@click.option("--delivery-id", required=True, help="X-Request-UUID / X-Request-Id of the failed delivery (see the logs).")
+@_DEAD_LETTER_OPTION
+@_TIMEOUT_OPTION
+def replay(delivery_id: str, dead_letter: Path, jenkins_timeout: float) -> None:
+    """Queue again the Jenkins builds of a delivery whose trigger failed."""
+    try:
+        letters = DeadLetters(dead_letter)
+        pending, seen = letters.pending(delivery_id)
+        if not seen:
+            raise DeliveryError(f"{dead_letter}: no failed trigger recorded for delivery {delivery_id}")
+        if not pending:
+            click.echo(f"delivery {delivery_id}: every failed build was already replayed")
+            return
+        client = JenkinsClient(JenkinsSettings.from_env(), timeout=jenkins_timeout)
+        for record in pending:
+            queue_url = client.trigger(record["parameters"])
+            letters.record_replay(delivery_id, record["parameters"], queue_url)
+            params = record["parameters"]
+            click.echo(f"replayed {record.get('event', '?')}: {params.get('ACTION')} {params.get('ENVIRONMENT')}"
+                       f" at {params.get('COMMIT')} -> {queue_url or 'queued'}")
+    except DeployerError as exc:
+        _fail(exc)

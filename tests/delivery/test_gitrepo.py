@@ -1,0 +1,71 @@
+"""The git questions routing asks, against real throw-away repositories."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.common.delivery.errors import DeliveryError
+from deploy.common.delivery.gitrepo import GitRepo
+
+from .gitutil import commit_files, git
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> dict[str, str]:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q")
+    first = commit_files(
+        origin, {"deploy/projects/fpac_pipeline/deploy.py": "a\n", "deploy/projects/sales_pipeline/deploy.py": "b\n"}, "first")
+    git(origin, "tag", "-a", "v1.0.0", "-m", "release 1.0.0")
+    git(origin, "checkout", "-q", "-b", "develop")
+    second = commit_files(origin, {"deploy/projects/sales_pipeline/rules.py": "c\n"}, "second")
+    git(origin, "tag", "-a", "v2.0.0-rc1", "-m", "rc")
+    git(origin, "checkout", "-q", "main")
+    return {"path": str(origin), "first": first, "second": second, "tag_object": git(origin, "rev-parse", "v1.0.0")}
+
+
+def test_peel_turns_an_annotated_tag_into_its_commit(repo):
+    git_repo = GitRepo(repo["path"])
+    assert repo["tag_object"] != repo["first"]
+    assert git_repo.peel(repo["tag_object"]) == repo["first"]
+    assert git_repo.peel("v2.0.0-rc1") == repo["second"]
+    assert git_repo.peel(repo["first"]) == repo["first"]
+    with pytest.raises(DeliveryError, match="cannot resolve 0123456789abcdef to a commit"):
+        git_repo.peel("0123456789abcdef")
+
+
+def test_is_on_branch_uses_the_local_or_the_remote_branch(repo, tmp_path: Path):
+    git_repo = GitRepo(repo["path"])
+    assert git_repo.is_on_branch(repo["first"], "main") is True
+    assert git_repo.is_on_branch(repo["second"], "main") is False
+    assert git_repo.is_on_branch(repo["tag_object"], "main") is True
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--no-checkout", repo["path"], str(clone))
+    git(clone, "checkout", "-q", repo["second"])  # detached, like a Jenkins build: only origin/* exist
+    cloned = GitRepo(clone)
+    assert cloned.is_on_branch(repo["second"], "develop") is True
+    assert cloned.is_on_branch(repo["second"], "main") is False
+
+
+def test_is_on_branch_without_the_branch_says_how_to_fix_it(repo):
+    with pytest.raises(DeliveryError, match=r"neither origin/release nor release exists .* \(fetch it first"):
+        GitRepo(repo["path"]).is_on_branch(repo["first"], "release")
+
+
+def test_changed_paths_between_two_commits(repo):
+    assert GitRepo(repo["path"]).changed_paths(repo["first"], repo["second"]) == ["deploy/projects/sales_pipeline/rules.py"]
+    with pytest.raises(DeliveryError, match="cannot diff nope"):
+        GitRepo(repo["path"]).changed_paths("nope", repo["second"])
+
+
+def test_relative_paths_and_not_a_repository(repo, tmp_path: Path):
+    git_repo = GitRepo(Path(repo["path"]) / "deploy")
+    assert git_repo.relative(Path(repo["path"]) / "deploy" / "projects" / "fpac_pipeline") == "deploy/projects/fpac_pipeline"
+    with pytest.raises(DeliveryError, match="is not inside the repository"):
+        git_repo.relative(tmp_path)
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    with pytest.raises(DeliveryError, match="cannot find the repository"):
+        GitRepo(outside)

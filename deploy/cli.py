@@ -100,7 +100,7 @@ def deploy(config_path: Path, region: str | None, project: str, output: str, yes
     prepared = prepare(config_path, region, project)
     engine = connect(prepared)
     the_plan = engine.plan(prepared.specs)
-    renderer = Renderer(Console(stderr=output == "json", highlight=False))
+    renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
     renderer.plan(the_plan)
     if not the_plan.has_changes:
         if output == "json":
@@ -192,7 +192,7 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
     if pending.has_changes:
         raise DeployerError(f"{project} in {prepared.config.environment} differs from the code ({pending.summary_line}); "
                             "run deploy first")
-    renderer = Renderer(Console(stderr=output == "json", highlight=False))
+    renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
     result = run_pipeline(engine.clients, module.run_target(prepared.context), input_path, renderer.execution_event,
                           run_timeout=timeout)
     if output == "json":
@@ -204,9 +204,11 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
 
 def _register_subsystem_commands() -> None:
     """Commands that live with their subsystem register here."""
+    from .common.delivery.cli import route, webhook
     from .common.local_aws.commands import local
 
-    cli.add_command(local)
+    for command in (local, route, webhook):
+        cli.add_command(command)
 
 
 _register_subsystem_commands()

@@ -26,6 +26,7 @@ class RunResult:
     status: str
     input_uri: str
     reports: dict[str, Any] = field(default_factory=dict)
+    record: dict[str, Any] | None = None  # the run record a report points to (its "result_path")
     error: str = ""
     cause: str = ""
 
@@ -35,6 +36,7 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"execution_arn": self.execution_arn, "status": self.status, "input": self.input_uri, "reports": self.reports,
+                "record": self.record,
                 **({"error": self.error, "cause": self.cause} if self.error else {})}
 
 
@@ -66,7 +68,18 @@ def run_pipeline(clients: AwsClients, target: RunTarget, input_path: Path, on_ev
             on_event(event)
 
         final = follow_execution(sfn, execution_arn, collect, timeout=run_timeout)
-    except (ClientError, BotoCoreError) as exc:
+        record = read_run_record(s3, reports)
+    except (ClientError, BotoCoreError, TimeoutError) as exc:
         raise DeployerError(f"run of s3://{target.bucket}/{key} failed: {exc}") from None
-    return RunResult(execution_arn, final["status"], f"s3://{target.bucket}/{key}", reports,
+    return RunResult(execution_arn, final["status"], f"s3://{target.bucket}/{key}", reports, record,
                      final.get("error", ""), final.get("cause", ""))
+
+
+def read_run_record(s3: Any, reports: dict[str, Any]) -> dict[str, Any] | None:
+    """A report state may return ``result_path``, the s3:// URI of a JSON run record: fetch it."""
+    for report in reports.values():
+        uri = report.get("result_path", "") if isinstance(report, dict) else ""
+        if uri.startswith("s3://"):
+            bucket, _, key = uri[len("s3://"):].partition("/")
+            return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return None

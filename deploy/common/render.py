@@ -50,7 +50,7 @@ def change_lines(change: Change) -> list[str]:
 
 class Renderer:
     def __init__(self, console: Console | None = None):
-        self.console = console or Console(highlight=False)
+        self.console = console or Console(highlight=False, soft_wrap=True)
 
     def plan(self, plan: Plan) -> None:
         c = self.console
@@ -106,6 +106,18 @@ class Renderer:
         self.console.print(f"[bold {color}]Execution {result.status}[/] {escape(result.execution_arn)}")
         self.console.print(f"  input: {escape(result.input_uri)}")
         for state, report in result.reports.items():
-            self.console.print(f"  {escape(state)}: {escape(json.dumps(report, indent=2, default=str))}")
+            self.console.print(f"  {escape(state)}: {escape(json.dumps(report, default=str))}")
+        record = result.record or {}
+        if record.get("failed_stage"):
+            self.console.print(f"  [red]failed stage:[/] {escape(str(record['failed_stage']))}: {escape(str(record.get('error')))}")
+        for reason in record.get("validation_reasons") or []:
+            self.console.print(f"  [red]invalid file:[/] {escape(str(reason))}")
+        counts = {k: v for k, v in (record.get("row_counts") or {}).items() if v is not None}
+        if counts:
+            self.console.print("  rows: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        for reason, count in (record.get("reject_reasons") or {}).items():
+            self.console.print(f"    rejected {count} × {escape(reason)}")
+        for zone, uri in (record.get("outputs") or {}).items():
+            self.console.print(f"  {zone:<10} {escape(uri)}")
         if result.error:
             self.console.print(f"  error: {escape(result.error)}: {escape(result.cause[:500])}")

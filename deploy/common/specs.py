@@ -104,6 +104,7 @@ class CrawlerSpec(Spec):
     role_arn: str = ""
     database: str = ""
     s3_targets: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
     schedule: str | None = None
     update_behavior: str = "UPDATE_IN_DATABASE"
     delete_behavior: str = "LOG"

@@ -155,7 +155,7 @@ class CrawlerHandler(_GlueTagged):
         return {
             "role": spec.role_arn,
             "database": spec.database,
-            "s3_targets": sorted(spec.s3_targets),
+            "s3_targets": self._targets(spec),
             "schedule": spec.schedule,
             "schema_change_policy": {"UpdateBehavior": spec.update_behavior, "DeleteBehavior": spec.delete_behavior},
             "table_prefix": spec.table_prefix,
@@ -172,7 +172,8 @@ class CrawlerHandler(_GlueTagged):
         return {
             "role": crawler.get("Role"),
             "database": crawler.get("DatabaseName"),
-            "s3_targets": sorted(t["Path"] for t in crawler.get("Targets", {}).get("S3Targets", [])),
+            "s3_targets": sorted(({"Path": t["Path"], "Exclusions": sorted(t.get("Exclusions", []))}
+                                  for t in crawler.get("Targets", {}).get("S3Targets", [])), key=lambda t: t["Path"]),
             "schedule": (crawler.get("Schedule") or {}).get("ScheduleExpression") or None,
             "schema_change_policy": {"UpdateBehavior": policy.get("UpdateBehavior"), "DeleteBehavior": policy.get("DeleteBehavior")},
             "table_prefix": crawler.get("TablePrefix", ""),
@@ -181,12 +182,16 @@ class CrawlerHandler(_GlueTagged):
         }
 
     @staticmethod
+    def _targets(spec: CrawlerSpec) -> list[dict[str, Any]]:
+        return [{"Path": p, "Exclusions": sorted(spec.exclusions)} for p in sorted(spec.s3_targets)]
+
+    @staticmethod
     def _definition(spec: CrawlerSpec) -> dict[str, Any]:
         return {
             "Role": spec.role_arn,
             "DatabaseName": spec.database,
             "Description": spec.description,
-            "Targets": {"S3Targets": [{"Path": p} for p in sorted(spec.s3_targets)]},
+            "Targets": {"S3Targets": CrawlerHandler._targets(spec)},
             "Schedule": spec.schedule or "",
             "SchemaChangePolicy": {"UpdateBehavior": spec.update_behavior, "DeleteBehavior": spec.delete_behavior},
             "TablePrefix": spec.table_prefix,

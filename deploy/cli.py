@@ -48,10 +48,14 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
                   help="json: the plan and result as one JSON document on stdout.")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             return func(*args, **kwargs)
         except DeployerError as exc:
             fail(str(exc), kwargs.get("output", "text"))
+        except (ClientError, BotoCoreError) as exc:  # a call outside the engine's own handling (lock, record, ...)
+            fail(f"AWS call failed: {exc}", kwargs.get("output", "text"))
 
     return wrapper
 
@@ -92,14 +96,20 @@ def plan(config_path: Path, region: str | None, project: str, output: str) -> No
 @cli.command()
 @target_options
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (for Jenkins and scripts).")
-def deploy(config_path: Path, region: str | None, project: str, output: str, yes: bool) -> None:
+@click.option("--approved-plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A `plan --output json` file that was reviewed: apply only if the fresh plan makes exactly those changes.")
+def deploy(config_path: Path, region: str | None, project: str, output: str, yes: bool, approved_plan: Path | None) -> None:
     """Plan, confirm, apply. A second run with nothing changed makes no writes and says so."""
     from .common.deployment import connect, prepare
+    from .common.plan import check_approved
     from .common.render import Renderer
 
+    approved = load_approved_plan(approved_plan) if approved_plan else None
     prepared = prepare(config_path, region, project)
     engine = connect(prepared)
     the_plan = engine.plan(prepared.specs)
+    if approved is not None:
+        check_approved(the_plan, approved, str(approved_plan))
     renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
     renderer.plan(the_plan)
     if not the_plan.has_changes:
@@ -117,6 +127,15 @@ def deploy(config_path: Path, region: str | None, project: str, output: str, yes
         click.echo(json.dumps({"plan": the_plan.to_json(), "result": result.to_json()}, indent=2))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def load_approved_plan(path: Path) -> dict[str, Any]:
+    from .common.config import read_json_file
+
+    document = read_json_file(path, what="approved plan")
+    if not isinstance(document, dict) or not isinstance(document.get("plan"), dict):
+        raise DeployerError(f"{path}: not a plan file (expected the output of `plan --output json`)")
+    return document["plan"]
 
 
 @cli.command()
@@ -183,6 +202,8 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
     from .common.projects import load_project
     from .common.render import Renderer
 
+    if not input_path.is_file():
+        raise DeployerError(f"--input: file not found: {input_path}")
     prepared = prepare(config_path, region, project)
     module = load_project(project)
     if not hasattr(module, "run_target"):

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .aws_common import AwsClients, AwsTarget, CallLog, check_account
 from .config import EnvironmentConfig, check_region, load_config, project_settings
 from .context import ProjectContext
 from .engine import Engine, check_specs
-from .errors import ConfigError, DeployerError
+from .errors import AwsCallError, ConfigError, DeployerError
 from .iam_policies import check_policies
 from .naming import Arns
 from .projects import list_projects, load_project, project_folder
@@ -85,7 +87,10 @@ def aws_target(prepared: Prepared) -> AwsTarget:
 def connect(prepared: Prepared, call_log: CallLog | None = None,
             event_hooks: list[tuple[str, Callable[..., Any]]] | None = None, target: AwsTarget | None = None) -> Engine:
     """Clients for the config's account, checked by the account guard, and the engine over them."""
-    clients = AwsClients(target or aws_target(prepared), call_log=call_log, event_hooks=event_hooks)
+    try:
+        clients = AwsClients(target or aws_target(prepared), call_log=call_log, event_hooks=event_hooks)
+    except (ClientError, BotoCoreError) as exc:  # unknown profile, refused assume-role, ...
+        raise AwsCallError(f"{prepared.config_path}: aws: cannot get credentials: {exc}") from None
     check_account(clients, prepared.config.account_id, str(prepared.config_path))
     handlers = build_handlers(clients, Arns(prepared.region, prepared.config.account_id))
     return Engine(clients, handlers, prepared.record, prepared.region, prepared.context.commit)

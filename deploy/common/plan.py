@@ -84,6 +84,26 @@ class Plan:
         }
 
 
+def check_approved(plan: Plan, approved: dict[str, Any], source: str) -> None:
+    """The fresh plan must make exactly the changes a person approved; anything else stops the deploy."""
+    from .errors import DeployerError
+
+    def changes(doc: dict[str, Any]) -> list[dict[str, Any]]:
+        return [c for c in doc.get("changes", []) if c.get("action") != "no-op"]
+
+    fresh = plan.to_json()
+    for key in ("project", "environment", "region"):
+        if approved.get(key) != fresh[key]:
+            raise DeployerError(f"{source}: {key}: the approved plan is for {approved.get(key)!r}, this deploy is for {fresh[key]!r}")
+    ours, theirs = changes(fresh), changes(approved)
+    if ours != theirs:
+        differing = sorted({(c["kind"], c["name"]) for c in ours if c not in theirs} |
+                           {(c["kind"], c["name"]) for c in theirs if c not in ours})
+        first = f"{differing[0][0]} {differing[0][1]}" if differing else "the order of changes"
+        raise DeployerError(f"{source}: the plan changed since it was approved ({len(differing)} resource(s) differ, "
+                            f"first: {first}); plan and approve again")
+
+
 def diff_fields(current: dict[str, Any], desired: dict[str, Any]) -> tuple[FieldChange, ...]:
     """Fields of ``desired`` whose value differs from ``current`` (missing counts as None)."""
     return tuple(

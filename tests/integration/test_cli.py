@@ -83,3 +83,34 @@ def test_lock_held_by_another_run_stops_the_deploy_and_unlock_releases_it(write_
     assert code == 0 and "released lock abc-123" in out
     assert run("deploy", *target(changed), "--yes")[0] == 0
     assert run("plan", *target(changed))[0] == 0
+
+
+def test_approved_plan_is_applied_only_while_it_still_holds(write_config, tmp_path):
+    config = write_config()
+    code, out, _ = run("plan", *target(config), "--output", "json")
+    assert code == 2
+    approved = tmp_path / "approved.json"
+    approved.write_text(out)
+    # Something changes between approval and apply: the deploy must refuse.
+    drifted = write_config(lambda d: d["projects"]["fpac"]["lambda_defaults"].update({"memory_mb": 512}), name="d.json")
+    code, _, err = run("deploy", *target(drifted), "--yes", "--approved-plan", str(approved))
+    assert code == 1 and "the plan changed since it was approved" in err and "lambda_function" in err
+    assert run("plan", *target(config))[0] == 2, "nothing was applied"
+    # The approved plan still holds for the approved config: it applies.
+    code, _, err = run("deploy", *target(config), "--yes", "--approved-plan", str(approved))
+    assert code == 0, err
+    assert run("plan", *target(config))[0] == 0
+
+
+def test_approved_plan_file_must_be_a_plan(write_config, tmp_path):
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text("[1, 2]")
+    code, _, err = run("deploy", *target(write_config()), "--yes", "--approved-plan", str(bogus))
+    assert code == 1 and "not a plan file" in err
+
+
+def test_unknown_profile_is_one_line(write_config):
+    config = write_config(lambda d: d["aws"].update({"profile": "no-such-profile"}))
+    code, _, err = run("plan", *target(config))
+    assert code == 1 and "cannot get credentials" in err and "no-such-profile" in err
+    assert len(err.strip().splitlines()) == 1

@@ -13,6 +13,10 @@ NOT_FOUND = "EntityNotFoundException"
 class _GlueTagged(ResourceHandler):
     """Glue resources share one tagging API keyed by ARN."""
 
+    def _role_arn(self, role: str | None) -> str | None:
+        """Glue echoes the role as it was given, name or ARN; compare ARNs."""
+        return role if not role or role.startswith("arn:") else self.arns.role(role)
+
     def _arn(self, name: str) -> str:
         raise NotImplementedError
 
@@ -100,7 +104,7 @@ class GlueJobHandler(_GlueTagged):
             return None
         job = found["Job"]
         return {
-            "role": job.get("Role"),
+            "role": self._role_arn(job.get("Role")),
             "script_location": job.get("Command", {}).get("ScriptLocation"),
             "glue_version": job.get("GlueVersion"),
             "worker_type": job.get("WorkerType"),
@@ -170,7 +174,7 @@ class CrawlerHandler(_GlueTagged):
         crawler = found["Crawler"]
         policy = crawler.get("SchemaChangePolicy", {})
         return {
-            "role": crawler.get("Role"),
+            "role": self._role_arn(crawler.get("Role")),
             "database": crawler.get("DatabaseName"),
             "s3_targets": sorted(({"Path": t["Path"], "Exclusions": sorted(t.get("Exclusions", []))}
                                   for t in crawler.get("Targets", {}).get("S3Targets", [])), key=lambda t: t["Path"]),

@@ -1,0 +1,110 @@
+"""Resource handlers against botocore's Stubber: real AWS response shapes and exact request shapes."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from deploy.common.naming import Arns
+from deploy.common.plan import FieldChange, diff_fields
+from deploy.common.resources.glue import CrawlerHandler
+from deploy.common.resources.iam import RoleHandler, trust_policy
+from deploy.common.resources.lambda_fn import FunctionHandler
+from deploy.common.specs import CrawlerSpec, FunctionSpec, RoleSpec
+from deploy.common.tagging import comparable_tags
+
+ARNS = Arns("us-east-2", "111111111111")
+
+
+class StubbedClients:
+    def __init__(self):
+        self._clients, self.stubbers = {}, {}
+
+    def client(self, service):
+        if service not in self._clients:
+            client = boto3.client(service, region_name="us-east-2", aws_access_key_id="x", aws_secret_access_key="x")
+            self._clients[service] = client
+            self.stubbers[service] = Stubber(client)
+            self.stubbers[service].activate()
+        return self._clients[service]
+
+    def stub(self, service):
+        self.client(service)
+        return self.stubbers[service]
+
+
+def _no_diff(handler, spec, current):
+    current = {**current, "tags": comparable_tags(current.get("tags"))}
+    return diff_fields(current, handler.desired_with_tags(spec))
+
+
+def test_crawler_role_echoed_as_a_name_is_not_a_change():
+    clients = StubbedClients()
+    spec = CrawlerSpec(name="c", component="crawler", tags={"deployer:project": "fpac"},
+                       role_arn=ARNS.role("c-role"), database="db", s3_targets=("s3://b/final/",), exclusions=("**/_SUCCESS",))
+    glue = clients.stub("glue")
+    glue.add_response("get_crawler", {"Crawler": {
+        "Name": "c", "Role": "c-role", "DatabaseName": "db",
+        "Targets": {"S3Targets": [{"Path": "s3://b/final/", "Exclusions": ["**/_SUCCESS"]}]},
+        "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
+        "State": "READY", "Description": ""}}, {"Name": "c"})
+    glue.add_response("get_tags", {"Tags": {"deployer:project": "fpac", "deployer:git-commit": "old"}},
+                      {"ResourceArn": ARNS.crawler("c")})
+    handler = CrawlerHandler(clients, ARNS)
+    assert _no_diff(handler, spec, handler.read(spec)) == ()
+    glue.assert_no_pending_responses()
+
+
+def test_role_with_url_encoded_trust_policy_and_reordered_actions_is_not_a_change():
+    clients = StubbedClients()
+    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "S", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                                                   "Resource": "arn:aws:s3:::b/x/*"}]}
+    spec = RoleSpec(name="r", component="c", trust_service="lambda.amazonaws.com", policies={"p": doc}, description="d")
+    iam = clients.stub("iam")
+    iam.add_response("get_role", {"Role": {
+        "Path": "/", "RoleName": "r", "RoleId": "AROAEXAMPLEEXAMPLE1", "Arn": ARNS.role("r"),
+        "CreateDate": "2026-01-01T00:00:00Z", "Description": "d",
+        "AssumeRolePolicyDocument": quote(json.dumps(trust_policy("lambda.amazonaws.com")))}}, {"RoleName": "r"})
+    iam.add_response("list_role_policies", {"PolicyNames": ["p"], "IsTruncated": False}, {"RoleName": "r"})
+    reordered = {"Version": "2012-10-17", "Statement": [{"Sid": "S", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                                                         "Resource": ["arn:aws:s3:::b/x/*"]}]}
+    iam.add_response("get_role_policy", {"RoleName": "r", "PolicyName": "p", "PolicyDocument": quote(json.dumps(reordered))},
+                     {"RoleName": "r", "PolicyName": "p"})
+    iam.add_response("list_attached_role_policies", {"AttachedPolicies": [], "IsTruncated": False}, {"RoleName": "r"})
+    handler = RoleHandler(clients, ARNS)
+    assert _no_diff(handler, spec, handler.read(spec)) == ()
+
+
+def test_code_only_change_uploads_code_publishes_and_moves_the_alias_and_nothing_else():
+    clients = StubbedClients()
+    spec = FunctionSpec(name="f", component="c", tags={"deployer:project": "fpac"}, role_arn=ARNS.role("f-role"),
+                        zip_bytes=b"zip", code_sha256="NEW")
+    lam = clients.stub("lambda")
+    lam.add_response("update_function_code", {"FunctionName": "f"}, {"FunctionName": "f", "ZipFile": b"zip",
+                                                                      "Architectures": ["x86_64"]})
+    lam.add_response("get_function", {"Configuration": {"FunctionName": "f", "State": "Active", "LastUpdateStatus": "Successful"}},
+                     {"FunctionName": "f"})
+    lam.add_response("publish_version", {"Version": "7"}, {"FunctionName": "f"})
+    lam.add_response("get_alias", {"Name": "live", "FunctionVersion": "6"}, {"FunctionName": "f", "Name": "live"})
+    lam.add_response("update_alias", {"Name": "live", "FunctionVersion": "7"},
+                     {"FunctionName": "f", "Name": "live", "FunctionVersion": "7"})
+    lam.add_response("list_tags", {"Tags": {"deployer:project": "fpac"}}, {"Resource": ARNS.function("f")})
+    FunctionHandler(clients, ARNS).update(spec, (FieldChange("code_sha256", "OLD", "NEW"),))
+    lam.assert_no_pending_responses()  # any other call (UpdateFunctionConfiguration, TagResource) would have failed
+
+
+@pytest.mark.parametrize("alias_version,expect_update", [("6", True), ("7", False)])
+def test_alias_moves_only_when_the_version_differs(alias_version, expect_update):
+    clients = StubbedClients()
+    spec = FunctionSpec(name="f", component="c", tags={}, role_arn=ARNS.role("f-role"))
+    lam = clients.stub("lambda")
+    lam.add_response("publish_version", {"Version": "7"}, {"FunctionName": "f"})
+    lam.add_response("get_alias", {"Name": "live", "FunctionVersion": alias_version}, {"FunctionName": "f", "Name": "live"})
+    if expect_update:
+        lam.add_response("update_alias", {"Name": "live"}, {"FunctionName": "f", "Name": "live", "FunctionVersion": "7"})
+    lam.add_response("list_tags", {"Tags": {}}, {"Resource": ANY})
+    FunctionHandler(clients, ARNS).update(spec, (FieldChange("alias", "behind (version 6)", "points at the current code and config"),))
+    lam.assert_no_pending_responses()

@@ -29,12 +29,19 @@ def source_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def deterministic_zip(folder: Path) -> bytes:
-    """Zip ``folder``'s files with fixed metadata."""
+def deterministic_zip(*folders: Path) -> bytes:
+    """Zip the files of ``folders`` (each at the zip's root, e.g. a function and shared modules) with fixed metadata."""
+    entries: dict[str, Path] = {}
+    for folder in folders:
+        for path in source_files(folder):
+            name = path.relative_to(folder).as_posix()
+            if name in entries:
+                raise ValueError(f"{name} is in both {entries[name].parent} and {folder}: zip entries must be unique")
+            entries[name] = path
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in source_files(folder):
-            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=FIXED_DATE_TIME)
+        for name, path in sorted(entries.items()):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
             info.external_attr = FILE_MODE
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, whatever the build machine

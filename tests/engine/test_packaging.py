@@ -47,3 +47,17 @@ def test_entries_are_sorted_without_caches_and_with_fixed_metadata(tmp_path):
 def test_code_sha256_matches_lambdas_definition():
     data = b"some zip bytes"
     assert lambda_code_sha256(data) == base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def test_several_folders_zip_at_the_root_and_must_not_collide(tmp_path):
+    fn, shared = tmp_path / "fn", tmp_path / "shared"
+    fn.mkdir()
+    shared.mkdir()
+    (fn / "handler.py").write_text("import helpers\n")
+    (shared / "helpers.py").write_text("X = 1\n")
+    with zipfile.ZipFile(io.BytesIO(deterministic_zip(fn, shared))) as z:
+        assert z.namelist() == ["handler.py", "helpers.py"]
+    (shared / "handler.py").write_text("clash\n")
+    import pytest
+    with pytest.raises(ValueError, match="handler.py is in both"):
+        deterministic_zip(fn, shared)

@@ -18,8 +18,8 @@ GLUE_FOLDERS = ("shared", "landingFiles", "cleaningFiles", "finalFiles")
 
 # The Glue deployment ships each job's folder plus glue/shared as flat modules (--extra-py-files);
 # the same flat imports must work here.
-for _folder in GLUE_FOLDERS:
-    _path = str(GLUE / _folder)
+# Likewise each Lambda zip holds lambda/shared/*.py beside the handler.
+for _path in [str(GLUE / f) for f in GLUE_FOLDERS] + [str(LAMBDA / "shared")]:
     if _path not in sys.path:
         sys.path.insert(0, _path)
 

@@ -91,7 +91,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
                 *_s3_statements(arns, s.data_bucket, reads, (), creates=creates),
             )},
         )
-        zip_bytes = deterministic_zip(HERE / "lambda" / fn)
+        zip_bytes = deterministic_zip(HERE / "lambda" / fn, HERE / "lambda" / "shared")
         add(log_group)
         add(role)
         add(FunctionSpec(

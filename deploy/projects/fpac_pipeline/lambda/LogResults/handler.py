@@ -23,12 +23,10 @@ import json
 import os
 import re
 from datetime import datetime, timezone
-from functools import lru_cache
 from urllib.parse import urlparse
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from fpac_aws import s3_client
 
 STATUSES = ("SUCCEEDED", "FAILED")
 METRIC_STAGES = ("landing", "cleaning", "final")
@@ -195,19 +193,6 @@ def read_metrics(s3, metric_paths):
             continue
         metrics[stage] = document
     return metrics, problems
-
-
-@lru_cache(maxsize=4)
-def _s3_client(_endpoint, _region):
-    # boto3 reads the endpoint and region from the environment itself; the arguments only key the cache,
-    # so a changed AWS_ENDPOINT_URL or region gets a new client.
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-    return boto3.client("s3", config=config)
-
-
-def s3_client():
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    return _s3_client(endpoint, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 
 
 def handler(event, context):

@@ -22,12 +22,10 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import unquote_plus
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from fpac_aws import s3_client
 
 DEFAULT_REQUIRED_COLUMNS = (
     "record_id",
@@ -195,19 +193,6 @@ def _delimiter_hint(header):
             if delimiter in header[0]:
                 return f" (the header looks {name}-delimited; expected ',')"
     return ""
-
-
-@lru_cache(maxsize=4)
-def _s3_client(_endpoint, _region):
-    # boto3 reads the endpoint and region from the environment itself; the arguments only key the cache,
-    # so a changed AWS_ENDPOINT_URL or region gets a new client.
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-    return boto3.client("s3", config=config)
-
-
-def s3_client():
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    return _s3_client(endpoint, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 
 
 def _error_code(exc):

@@ -70,8 +70,7 @@ def main(argv):
         output_path=glue_runtime.run_partition_path(args["clean_path"], args["run_id"]),
         quarantine_path=glue_runtime.run_partition_path(args["quarantine_path"], args["run_id"]),
     )
-    glue_runtime.write_json(session.spark, args["metrics_path"], metrics)
-    glue_runtime.log("stage_complete", **metrics)
+    glue_runtime.publish_metrics(session.spark, args, metrics)
     if ratio > max_ratio:
         raise RejectRatioExceeded(
             f"cleaning: {rejected_rows} of {clean_rows + rejected_rows} rows rejected "

@@ -36,8 +36,7 @@ def main(argv):
         rows_written=rows_written,
         output_path=glue_runtime.run_partition_path(args["final_path"], args["run_id"]),
     )
-    glue_runtime.write_json(session.spark, args["metrics_path"], metrics)
-    glue_runtime.log("stage_complete", **metrics)
+    glue_runtime.publish_metrics(session.spark, args, metrics)
     session.commit()
     return metrics
 

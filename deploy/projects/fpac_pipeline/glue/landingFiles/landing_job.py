@@ -45,8 +45,7 @@ def main(argv):
         output_path=glue_runtime.run_partition_path(args["landing_path"], args["run_id"]),
         columns=[c for c in landed.columns if c != "run_id"],
     )
-    glue_runtime.write_json(session.spark, args["metrics_path"], metrics)
-    glue_runtime.log("stage_complete", **metrics)
+    glue_runtime.publish_metrics(session.spark, args, metrics)
     session.commit()
     return metrics
 

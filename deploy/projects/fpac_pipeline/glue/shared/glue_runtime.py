@@ -130,6 +130,12 @@ def write_json(spark, path, payload):
         stream.close()
 
 
+def publish_metrics(spark, args, metrics):
+    """Write the stage's metrics file (for LogResults) and log it as the stage_complete line."""
+    write_json(spark, args["metrics_path"], metrics)
+    log("stage_complete", **metrics)
+
+
 def build_metrics(stage, args, rows_read, rows_written, **extra):
     """The per-stage metrics document LogResults reads (see pipeline README, 'Metrics')."""
     document = {

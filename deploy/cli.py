@@ -129,6 +129,41 @@ def deploy(config_path: Path, region: str | None, project: str, output: str, yes
         sys.exit(EXIT_ERROR)
 
 
+@cli.command()
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Destroy without asking (for scripts).")
+def destroy(config_path: Path, region: str | None, project: str, output: str, yes: bool) -> None:
+    """Delete everything this project owns in the environment (per the record and ownership tags).
+
+    Buckets and the Glue database are kept (they hold data) and listed as notes; so is the shared
+    artifact bucket, which holds the record.
+    """
+    from .common.deployment import connect, prepare
+    from .common.render import Renderer
+
+    prepared = prepare(config_path, region, project)
+    engine = connect(prepared)
+    the_plan = engine.plan([])
+    renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
+    renderer.plan(the_plan)
+    if the_plan.has_changes:
+        if not yes:
+            if not sys.stdin.isatty():
+                raise DeployerError("refusing to destroy without confirmation: pass --yes when not running in a terminal")
+            if click.prompt(f"Type the environment name ({prepared.config.environment}) to destroy", default="") != \
+                    prepared.config.environment:
+                raise DeployerError("cancelled; nothing was changed")
+        result = engine.apply(the_plan, on_event=renderer.event)
+        renderer.summary(result)
+    else:
+        result = None
+    if output == "json":
+        click.echo(json.dumps({"plan": the_plan.to_json(), "result": result.to_json() if result else {"ok": True, "results": []}},
+                              indent=2))
+    if result is not None and not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
 def load_approved_plan(path: Path) -> dict[str, Any]:
     from .common.config import read_json_file
 

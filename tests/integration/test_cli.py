@@ -114,3 +114,28 @@ def test_unknown_profile_is_one_line(write_config):
     code, _, err = run("plan", *target(config))
     assert code == 1 and "cannot get credentials" in err and "no-such-profile" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_destroy_deletes_what_the_project_owns_and_keeps_data(write_config, local_aws_client):
+    config = write_config()
+    assert run("deploy", *target(config), "--yes")[0] == 0
+    glue = local_aws_client("glue")
+    glue.create_job(Name="fpac-itest-not-ours", Role="arn:aws:iam::123456789012:role/x",
+                    Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"})
+    code, out, err = run("destroy", *target(config), "--yes", "--output", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    deleted = {(c["kind"], c["name"]) for c in doc["plan"]["changes"] if c["action"] == "delete"}
+    assert ("lambda_function", "fpac-itest-validate") in deleted and ("state_machine", "fpac-itest-workflow") in deleted
+    assert all(r["status"] == "done" for r in doc["result"]["results"])
+    assert any("retained" in n and "acme-fpac-local-data" in n for n in doc["plan"]["notes"])
+    assert local_aws_client("lambda").list_functions()["Functions"] == []
+    assert glue.list_jobs()["JobNames"] == ["fpac-itest-not-ours"]
+    assert local_aws_client("stepfunctions").list_state_machines()["stateMachines"] == []
+    assert not [r for r in local_aws_client("iam").list_roles()["Roles"] if r["RoleName"].startswith("fpac-itest")]
+    assert {b["Name"] for b in local_aws_client("s3").list_buckets()["Buckets"]} >= {"acme-fpac-local-data"}
+    code, out, _ = run("destroy", *target(config), "--yes")
+    assert code == 0 and "No changes." in out
+    # And it comes back: a deploy after a destroy recreates everything.
+    assert run("deploy", *target(config), "--yes")[0] == 0
+    assert run("plan", *target(config))[0] == 0

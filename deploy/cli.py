@@ -184,6 +184,25 @@ def validate(config_path: Path, region: str | None, project: str, output: str) -
     click.echo(json.dumps({"valid": True, "resources": len(prepared.specs)}) if output == "json" else message)
 
 
+@cli.command("deployer-policy")
+@target_options
+def deployer_policy_command(config_path: Path, region: str | None, project: str, output: str) -> None:
+    """Print the least-privilege IAM policy the deployer itself needs for this project and environment.
+
+    Put it inline on the role Jenkins deploys with (exact ARNs make it larger than a managed
+    policy may be; a role's inline policies may hold 10,240 characters). Derived from the same
+    specs as the plan, linted with parliament; makes no AWS call.
+    """
+    from .common.deployer_policy import ACCEPTED_FINDINGS, deployer_policy
+    from .common.deployment import prepare
+    from .common.iam_policies import check_policies
+
+    prepared = prepare(config_path, region, project)
+    document = deployer_policy(prepared.specs, prepared.context.arns, prepared.record)
+    check_policies([("deployer", {"deployer": document})], accepted=ACCEPTED_FINDINGS)
+    click.echo(json.dumps(document, indent=2))
+
+
 @cli.command()
 def projects() -> None:
     """List the deployable projects."""

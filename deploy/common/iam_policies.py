@@ -31,10 +31,13 @@ def lint_policy(role: str, name: str, document: dict[str, Any]) -> list[str]:
     return [f"{role}/{name}: {f.issue} {f.detail}".strip() for f in analyzed.findings]
 
 
-def check_policies(roles: Iterable[tuple[str, dict[str, dict[str, Any]]]]) -> None:
-    """Raise ProjectError on the first role whose policies parliament finds fault with."""
+def check_policies(roles: Iterable[tuple[str, dict[str, dict[str, Any]]]], accepted: tuple[str, ...] = ()) -> None:
+    """Raise ProjectError on the first role whose policies parliament finds fault with.
+
+    ``accepted``: fragments of findings reviewed and accepted (each caller says why).
+    """
     for role, policies in roles:
         for name, document in sorted(policies.items()):
-            findings = lint_policy(role, name, document)
+            findings = [f for f in lint_policy(role, name, document) if not any(a in f for a in accepted)]
             if findings:
                 raise ProjectError(f"IAM policy lint failed: {findings[0]}" + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""))

@@ -23,7 +23,7 @@ from deploy.common.deployment import connect, prepare  # noqa: E402
 from deploy.common.local_aws.manager import spawn_server  # noqa: E402
 from deploy.projects.fpac_pipeline import deploy as fpac  # noqa: E402
 
-CHALICE_NOOP_WRITES = 10  # Chalice's no-op redeploy of 3 functions (re-uploads every function, re-puts the role policy)
+CHALICE_NOOP_WRITES = 10  # measured by benchmarks/chalice_noop_writes.sh: Chalice's no-op redeploy of 3 functions
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "config" / "local.json"
 
 

@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 from rich.console import Console
@@ -18,6 +18,10 @@ from rich.console import Console
 from . import __version__
 from .common.errors import DeployerError
 from .common.projects import list_projects
+
+if TYPE_CHECKING:
+    from .common.engine import Engine
+    from .common.plan import Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 CONFIG_HELP = "Environment config file, e.g. config/dev.json (relative paths are read from the current folder)."
@@ -102,7 +106,6 @@ def deploy(config_path: Path, region: str | None, project: str, output: str, yes
     """Plan, confirm, apply. A second run with nothing changed makes no writes and says so."""
     from .common.deployment import connect, prepare
     from .common.plan import check_approved
-    from .common.render import Renderer
 
     approved = load_approved_plan(approved_plan) if approved_plan else None
     prepared = prepare(config_path, region, project)
@@ -110,23 +113,7 @@ def deploy(config_path: Path, region: str | None, project: str, output: str, yes
     the_plan = engine.plan(prepared.specs)
     if approved is not None:
         check_approved(the_plan, approved, str(approved_plan))
-    renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
-    renderer.plan(the_plan)
-    if not the_plan.has_changes:
-        if output == "json":
-            click.echo(json.dumps({"plan": the_plan.to_json(), "result": {"ok": True, "results": []}}, indent=2))
-        return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise DeployerError("refusing to apply without confirmation: pass --yes when not running in a terminal")
-        if not click.confirm("Apply these changes?", default=False):
-            raise DeployerError("cancelled; nothing was changed")
-    result = engine.apply(the_plan, on_event=renderer.event)
-    renderer.summary(result)
-    if output == "json":
-        click.echo(json.dumps({"plan": the_plan.to_json(), "result": result.to_json()}, indent=2))
-    if not result.ok:
-        sys.exit(EXIT_ERROR)
+    apply_confirmed(engine, the_plan, output, yes, lambda: click.confirm("Apply these changes?", default=False))
 
 
 @cli.command()
@@ -139,27 +126,33 @@ def destroy(config_path: Path, region: str | None, project: str, output: str, ye
     artifact bucket, which holds the record.
     """
     from .common.deployment import connect, prepare
-    from .common.render import Renderer
 
     prepared = prepare(config_path, region, project)
     engine = connect(prepared)
     the_plan = engine.plan([])
+    environment = prepared.config.environment
+    apply_confirmed(engine, the_plan, output, yes,
+                    lambda: click.prompt(f"Type the environment name ({environment}) to destroy", default="") == environment)
+
+
+def apply_confirmed(engine: Engine, the_plan: Plan, output: str, yes: bool, confirm: Callable[[], bool]) -> None:
+    """Show the plan; when it has changes, confirm (or --yes), apply, summarise. Exit 1 if the apply failed."""
+    from .common.render import Renderer
+
     renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
     renderer.plan(the_plan)
+    result = None
     if the_plan.has_changes:
         if not yes:
             if not sys.stdin.isatty():
-                raise DeployerError("refusing to destroy without confirmation: pass --yes when not running in a terminal")
-            if click.prompt(f"Type the environment name ({prepared.config.environment}) to destroy", default="") != \
-                    prepared.config.environment:
+                raise DeployerError("refusing to apply without confirmation: pass --yes when not running in a terminal")
+            if not confirm():
                 raise DeployerError("cancelled; nothing was changed")
         result = engine.apply(the_plan, on_event=renderer.event)
         renderer.summary(result)
-    else:
-        result = None
     if output == "json":
-        click.echo(json.dumps({"plan": the_plan.to_json(), "result": result.to_json() if result else {"ok": True, "results": []}},
-                              indent=2))
+        outcome = result.to_json() if result else {"ok": True, "results": []}
+        click.echo(json.dumps({"plan": the_plan.to_json(), "result": outcome}, indent=2))
     if result is not None and not result.ok:
         sys.exit(EXIT_ERROR)
 

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws_common import AwsClients
 from .context import RunTarget
 from .errors import DeployerError
+from .executions import follow_execution, wait_for_execution
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -47,10 +48,7 @@ def input_key(target: RunTarget, path: Path, now: dt.datetime) -> str:
 
 def run_pipeline(clients: AwsClients, target: RunTarget, input_path: Path, on_event: EventCallback,
                  start_timeout: float = 60.0, run_timeout: float = 1800.0) -> RunResult:
-    from .local_aws.follow import follow_execution, wait_for_execution
-
-    if not input_path.is_file():
-        raise DeployerError(f"--input: file not found: {input_path}")
+    """Upload ``input_path`` (the CLI has checked it exists) and follow the execution it starts."""
     s3 = clients.client("s3")
     sfn = clients.client("stepfunctions")
     now = dt.datetime.now(dt.timezone.utc)

@@ -27,6 +27,12 @@ REFS = sf.WorkflowRefs(
     cleaning_job_name="fpac-dev-cleaning",
     final_job_name="fpac-dev-final",
     crawler_name="fpac-dev-final-crawler",
+    validate_timeout_seconds=120,
+    create_id_timeout_seconds=60,
+    log_results_timeout_seconds=60,
+    landing_job_timeout_minutes=60,
+    cleaning_job_timeout_minutes=90,
+    final_job_timeout_minutes=60,
 )
 DEFINITION = sf.build_definition(REFS)
 STATES = DEFINITION["States"]
@@ -73,8 +79,10 @@ def test_lambda_tasks_invoke_the_alias_arns_and_retry_service_errors():
         REFS.validate_function_arn, REFS.create_id_function_arn, REFS.log_results_function_arn}
     for name, task in lambdas.items():
         assert set(task["Retry"][0]["ErrorEquals"]) == set(sf.LAMBDA_TRANSIENT_ERRORS), name
-        assert task["TimeoutSeconds"] == REFS.lambda_timeout_seconds
         assert "ResultSelector" in task, name  # keep the Lambda response envelope out of the state
+    # Each waits 30 s past its own function's timeout, so Lambda's own timeout error comes first.
+    own = {sf.VALIDATE: 120, sf.CREATE_NEW_ID: 60, sf.LOG_SUCCESS: 60, sf.LOG_FAILURE: 60}
+    assert {n: t["TimeoutSeconds"] for n, t in lambdas.items()} == {n: s + sf.LAMBDA_TASK_MARGIN_SECONDS for n, s in own.items()}
 
 
 def test_glue_tasks_wait_for_the_run_and_pass_every_argument_the_job_needs():
@@ -84,8 +92,9 @@ def test_glue_tasks_wait_for_the_run_and_pass_every_argument_the_job_needs():
         assert "Glue.ConcurrentRunsExceededException" in task["Retry"][0]["ErrorEquals"]
         passed = {key.removeprefix("--").removesuffix(".$") for key in task["Parameters"]["Arguments"]}
         assert passed == set(module.REQUIRED_ARGS), name
-        assert task["TimeoutSeconds"] == REFS.glue_timeout_seconds + 300  # the job's own timeout fires first
     assert [TASKS[n]["Parameters"]["JobName"] for n in JOBS] == ["fpac-dev-landing", "fpac-dev-cleaning", "fpac-dev-final"]
+    # Each Glue task waits 300 s past its own job's timeout, so the job's own TIMEOUT fires first.
+    assert [TASKS[n]["TimeoutSeconds"] for n in JOBS] == [60 * 60 + 300, 90 * 60 + 300, 60 * 60 + 300]
 
 
 def test_crawler_task():
@@ -131,8 +140,9 @@ def test_each_catch_records_its_stage_then_fails():
     [
         ({"validate_function_arn": "fpac-dev-validate"}, "validate_function_arn"),
         ({"crawler_name": " "}, "crawler_name"),
-        ({"glue_timeout_seconds": 0}, "glue_timeout_seconds"),
-        ({"lambda_timeout_seconds": True}, "lambda_timeout_seconds"),
+        ({"cleaning_job_timeout_minutes": 0}, "cleaning_job_timeout_minutes"),
+        ({"validate_timeout_seconds": True}, "validate_timeout_seconds"),
+        ({"log_results_timeout_seconds": None}, "log_results_timeout_seconds"),
         ({"execution_timeout_seconds": -1}, "execution_timeout_seconds"),
     ],
 )
@@ -143,11 +153,15 @@ def test_refs_are_checked(change, field):
 
 
 def test_timeouts_follow_the_refs():
-    refs = sf.WorkflowRefs(**{**REFS.__dict__, "lambda_timeout_seconds": 30, "glue_timeout_seconds": 1800})
+    refs = sf.WorkflowRefs(**{**REFS.__dict__, "validate_timeout_seconds": 5, "cleaning_job_timeout_minutes": 180})
     definition = sf.build_definition(refs)
-    assert definition["States"][sf.VALIDATE]["TimeoutSeconds"] == 30
-    assert definition["States"][sf.CLEANING]["TimeoutSeconds"] == 1800 + 300
-    assert definition["TimeoutSeconds"] == 3 * (1800 + 300) + 3600
+    timeouts = {name: state["TimeoutSeconds"] for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert timeouts == {
+        sf.VALIDATE: 5 + 30, sf.CREATE_NEW_ID: 60 + 30, sf.LOG_SUCCESS: 60 + 30, sf.LOG_FAILURE: 60 + 30,
+        sf.LANDING: 3600 + 300, sf.CLEANING: 180 * 60 + 300, sf.FINAL: 3600 + 300, sf.START_CRAWLER: 60}
+    # The execution's backstop: every task once (the longest path runs them all) plus an hour.
+    assert definition["TimeoutSeconds"] == sum(timeouts.values()) + 3600
+    assert sf.build_definition(sf.WorkflowRefs(**{**REFS.__dict__, "execution_timeout_seconds": 7200}))["TimeoutSeconds"] == 7200
 
 
 # ---- paths walked with real data -----------------------------------------------------------

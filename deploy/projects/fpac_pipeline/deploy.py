@@ -77,6 +77,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
 
     # ---- Lambda functions ------------------------------------------------------------------
     fn_names = {f: ctx.name(f.lower()) for f in FUNCTIONS}
+    fn_timeouts: dict[str, int] = {}  # each function's own timeout: its workflow task's TimeoutSeconds follows it
     for fn in FUNCTIONS:
         name, comp = fn_names[fn], fn.lower()
         overrides = s.functions.get(fn, LambdaSettings())
@@ -94,11 +95,12 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         zip_bytes = deterministic_zip(HERE / "lambda" / fn, HERE / "lambda" / "shared")
         add(log_group)
         add(role)
+        fn_timeouts[fn] = overrides.timeout_seconds or s.lambda_defaults.timeout_seconds
         add(FunctionSpec(
             name=name, component=comp, tags=ctx.tags(comp), depends_on=(role.key, log_group.key),
             role_arn=arns.role(role.name), runtime=s.lambda_defaults.runtime, handler="handler.handler",
             memory_mb=overrides.memory_mb or s.lambda_defaults.memory_mb,
-            timeout_seconds=overrides.timeout_seconds or s.lambda_defaults.timeout_seconds,
+            timeout_seconds=fn_timeouts[fn],
             architecture=s.lambda_defaults.architecture, reserved_concurrency=overrides.reserved_concurrency,
             environment={**_function_environment(ctx, fn), **overrides.environment},
             description=f"fpac {fn} ({ctx.environment})", zip_bytes=zip_bytes, code_sha256=lambda_code_sha256(zip_bytes),
@@ -107,6 +109,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     # ---- Glue jobs -------------------------------------------------------------------------
     bucket = ctx.config.artifact_bucket
     job_names = {j: ctx.name(j) for j in JOBS}
+    job_timeouts: dict[str, int] = {}  # each job's own timeout (minutes): its workflow task's TimeoutSeconds follows it
     for job in JOBS:
         name = job_names[job]
         entry, libraries = _glue_sources(job)
@@ -128,11 +131,12 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         add(role)
         o = s.jobs.get(job, GlueJobSettings())
         g = s.glue_defaults
+        job_timeouts[job] = o.timeout_minutes or g.timeout_minutes
         add(GlueJobSpec(
             name=name, component=job, tags=ctx.tags(job), depends_on=(role.key, *(x.key for x in objects)),
             role_arn=arns.role(role.name), script_location=f"s3://{objects[0].name}",
             glue_version=g.glue_version, worker_type=o.worker_type or g.worker_type,
-            number_of_workers=o.number_of_workers or g.number_of_workers, timeout_minutes=o.timeout_minutes or g.timeout_minutes,
+            number_of_workers=o.number_of_workers or g.number_of_workers, timeout_minutes=job_timeouts[job],
             max_retries=g.max_retries if o.max_retries is None else o.max_retries,
             max_concurrent_runs=o.max_concurrent_runs or g.max_concurrent_runs,
             default_arguments={
@@ -182,6 +186,9 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         validate_function_arn=alias_arns["Validate"], create_id_function_arn=alias_arns["CreateNewId"],
         log_results_function_arn=alias_arns["LogResults"], landing_job_name=job_names["landing"],
         cleaning_job_name=job_names["cleaning"], final_job_name=job_names["final"], crawler_name=crawler_name,
+        validate_timeout_seconds=fn_timeouts["Validate"], create_id_timeout_seconds=fn_timeouts["CreateNewId"],
+        log_results_timeout_seconds=fn_timeouts["LogResults"], landing_job_timeout_minutes=job_timeouts["landing"],
+        cleaning_job_timeout_minutes=job_timeouts["cleaning"], final_job_timeout_minutes=job_timeouts["final"],
     )
     sm_statements = [
         statement("InvokePipelineFunctions", ["lambda:InvokeFunction"], list(alias_arns.values())),

@@ -21,6 +21,12 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
 GLUE_START_CRAWLER = "arn:aws:states:::aws-sdk:glue:startCrawler"
 
+# A Lambda Task waits this long past the function's own timeout: the invoke round trip, a cold
+# start's init phase (up to 10 s, not counted in the function's timeout) and a short queue.
+LAMBDA_TASK_MARGIN_SECONDS = 30
+# A Glue Task waits this long past the job's own timeout: job start-up and .sync's polling interval.
+GLUE_TASK_MARGIN_SECONDS = 300
+
 LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -75,10 +81,16 @@ class WorkflowRefs:
     cleaning_job_name: str
     final_job_name: str
     crawler_name: str
-    lambda_timeout_seconds: int = 120
-    glue_timeout_seconds: int = 3600
+    # Each function's and each job's own timeout, from the config: every task's TimeoutSeconds follows
+    # its own function or job (plus a margin), so the function's or Glue's own timeout fires first.
+    validate_timeout_seconds: int
+    create_id_timeout_seconds: int
+    log_results_timeout_seconds: int
+    landing_job_timeout_minutes: int
+    cleaning_job_timeout_minutes: int
+    final_job_timeout_minutes: int
     api_timeout_seconds: int = 60
-    execution_timeout_seconds: int = 0  # 0: derived from the other timeouts
+    execution_timeout_seconds: int = 0  # 0: derived from the task timeouts
 
     def __post_init__(self):
         for name in ("validate_function_arn", "create_id_function_arn", "log_results_function_arn"):
@@ -89,7 +101,9 @@ class WorkflowRefs:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"WorkflowRefs.{name} must be a non-empty name")
-        for name in ("lambda_timeout_seconds", "glue_timeout_seconds", "api_timeout_seconds"):
+        for name in ("validate_timeout_seconds", "create_id_timeout_seconds", "log_results_timeout_seconds",
+                     "landing_job_timeout_minutes", "cleaning_job_timeout_minutes", "final_job_timeout_minutes",
+                     "api_timeout_seconds"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"WorkflowRefs.{name} must be a positive integer, got {value!r}")
@@ -97,16 +111,34 @@ class WorkflowRefs:
             raise ValueError(f"WorkflowRefs.execution_timeout_seconds must be >= 0, got {self.execution_timeout_seconds!r}")
 
     @property
-    def glue_task_timeout_seconds(self):
-        """Backstop for a Glue Task: 5 minutes past glue_timeout_seconds (set that to the longest job
-        timeout), so Glue's own TIMEOUT, with its error message, normally comes first."""
-        return self.glue_timeout_seconds + 300
+    def task_timeouts(self):
+        """TimeoutSeconds of each Task state. A Lambda Task waits LAMBDA_TASK_MARGIN_SECONDS past its
+        function's own timeout, a Glue Task GLUE_TASK_MARGIN_SECONDS past its job's own timeout: the
+        function's or Glue's own timeout, with its error message, normally comes first."""
+        def lambda_task(function_seconds):
+            return function_seconds + LAMBDA_TASK_MARGIN_SECONDS
+
+        def glue_task(job_minutes):
+            return job_minutes * 60 + GLUE_TASK_MARGIN_SECONDS
+
+        return {
+            VALIDATE: lambda_task(self.validate_timeout_seconds),
+            CREATE_NEW_ID: lambda_task(self.create_id_timeout_seconds),
+            LANDING: glue_task(self.landing_job_timeout_minutes),
+            CLEANING: glue_task(self.cleaning_job_timeout_minutes),
+            FINAL: glue_task(self.final_job_timeout_minutes),
+            START_CRAWLER: self.api_timeout_seconds,
+            LOG_SUCCESS: lambda_task(self.log_results_timeout_seconds),
+            LOG_FAILURE: lambda_task(self.log_results_timeout_seconds),
+        }
 
     @property
     def effective_execution_timeout_seconds(self):
+        """The given execution timeout, or a backstop: every task's timeout once (the longest path runs
+        them all: LogSuccess failing leads to LogFailure) plus 1 h for retries and queueing."""
         if self.execution_timeout_seconds:
             return self.execution_timeout_seconds
-        return 3 * self.glue_task_timeout_seconds + 3600
+        return sum(self.task_timeouts.values()) + 3600
 
 
 def _retry(errors, interval, attempts, backoff, max_delay):
@@ -134,7 +166,7 @@ def _catch_to_failure(task_name):
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": _failed_state_name(task_name)}]
 
 
-def _lambda_task(comment, function_arn, payload, result_selector, result_path, next_state, refs, catch):
+def _lambda_task(task_name, comment, function_arn, payload, result_selector, result_path, next_state, refs, catch):
     payload_key = "Payload.$" if isinstance(payload, str) else "Payload"
     return {
         "Type": "Task",
@@ -143,7 +175,7 @@ def _lambda_task(comment, function_arn, payload, result_selector, result_path, n
         "Parameters": {"FunctionName": function_arn, payload_key: payload},
         "ResultSelector": result_selector,
         "ResultPath": result_path,
-        "TimeoutSeconds": refs.lambda_timeout_seconds,
+        "TimeoutSeconds": refs.task_timeouts[task_name],
         "Retry": [LAMBDA_RETRY],
         "Catch": catch,
         "Next": next_state,
@@ -159,7 +191,7 @@ def _glue_task(comment, job_name, arguments, task_name, next_state, refs):
         "Parameters": {"JobName": job_name, "Arguments": arguments},
         "ResultSelector": {"job_run_id.$": "$.Id", "state.$": "$.JobRunState"},
         "ResultPath": _JOB_RESULT_PATHS[task_name],
-        "TimeoutSeconds": refs.glue_task_timeout_seconds,
+        "TimeoutSeconds": refs.task_timeouts[task_name],
         "Retry": [GLUE_RETRY],
         "Catch": _catch_to_failure(task_name),
         "Next": next_state,
@@ -218,6 +250,7 @@ def build_definition(refs: WorkflowRefs) -> dict:
     """The state machine definition (ASL) as a dict; json.dumps it for create/update_state_machine."""
     states = {
         VALIDATE: _lambda_task(
+            VALIDATE,
             "Check the new object is a CSV of the expected schema (reads only its first bytes).",
             refs.validate_function_arn,
             "$",
@@ -256,6 +289,7 @@ def build_definition(refs: WorkflowRefs) -> dict:
             "Next": LOG_FAILURE,
         },
         CREATE_NEW_ID: _lambda_task(
+            CREATE_NEW_ID,
             "Issue the run id and the S3 paths of every stage.",
             refs.create_id_function_arn,
             {"bucket.$": "$.validation.bucket", "key.$": "$.validation.key"},
@@ -318,12 +352,13 @@ def build_definition(refs: WorkflowRefs) -> dict:
             "Resource": GLUE_START_CRAWLER,
             "Parameters": {"Name": refs.crawler_name},
             "ResultPath": None,
-            "TimeoutSeconds": refs.api_timeout_seconds,
+            "TimeoutSeconds": refs.task_timeouts[START_CRAWLER],
             "Retry": [CRAWLER_BUSY_RETRY, CRAWLER_API_RETRY],
             "Catch": _catch_to_failure(START_CRAWLER),
             "Next": LOG_SUCCESS,
         },
         LOG_SUCCESS: _lambda_task(
+            LOG_SUCCESS,
             "Record the successful run (row counts from the stage metrics).",
             refs.log_results_function_arn,
             {
@@ -340,6 +375,7 @@ def build_definition(refs: WorkflowRefs) -> dict:
             _catch_to_failure(LOG_SUCCESS),
         ),
         LOG_FAILURE: _lambda_task(
+            LOG_FAILURE,
             "Record the failed run: stage, error and the row counts known so far.",
             refs.log_results_function_arn,
             "$",

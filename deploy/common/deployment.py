@@ -17,7 +17,7 @@ from .context import ProjectContext
 from .engine import Engine, check_specs
 from .errors import AwsCallError, ConfigError, DeployerError
 from .iam_policies import check_policies
-from .naming import Arns
+from .naming import Arns, partition_for
 from .projects import list_projects, load_project, project_folder
 from .resources import KNOWN_KINDS, build_handlers
 from .specs import BucketSpec, RoleSpec, Spec
@@ -51,6 +51,13 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
             raise ConfigError(f"{source}: regions: this config allows several regions ({', '.join(config.regions)}); pass --region")
         region = config.regions[0]
     check_region(config, region, source)
+    try:
+        partition = partition_for(region)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: regions: {exc}") from None
+    role = config.aws.assume_role_arn
+    if role and not role.startswith(f"arn:{partition}:"):
+        raise ConfigError(f"{source}: aws.assume_role_arn: {role} is not in partition {partition} of region {region}")
     unknown = sorted(set(config.projects) - set(list_projects()))
     if unknown:
         raise ConfigError(f"{source}: projects.{unknown[0]}: unknown project (known: {', '.join(list_projects())})")

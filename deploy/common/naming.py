@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+import botocore.session
+from botocore.exceptions import UnknownRegionError
 
 
 def resource_name(project: str, environment: str, component: str) -> str:
     return f"{project}-{environment}-{component}".lower()
 
 
+@lru_cache(maxsize=None)
 def partition_for(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The region's partition ('aws', 'aws-cn', 'aws-us-gov', ...) from botocore's bundled endpoint
+    data: no AWS call, no credentials. ValueError for a region botocore places in no partition."""
+    try:
+        return botocore.session.Session().get_partition_for_region(region)
+    except UnknownRegionError:
+        raise ValueError(f"botocore knows no AWS partition for region {region!r}") from None
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_every_task_has_timeout_retry_and_catch_all():
 
 
 def test_lambda_tasks_invoke_the_alias_arns_and_retry_service_errors():
-    lambdas = {n: t for n, t in TASKS.items() if t["Resource"] == sf.LAMBDA_INVOKE}
+    lambdas = {n: t for n, t in TASKS.items() if t["Resource"] == "arn:aws:states:::lambda:invoke"}
     assert {t["Parameters"]["FunctionName"] for t in lambdas.values()} == {
         REFS.validate_function_arn, REFS.create_id_function_arn, REFS.log_results_function_arn}
     for name, task in lambdas.items():
@@ -88,7 +88,7 @@ def test_lambda_tasks_invoke_the_alias_arns_and_retry_service_errors():
 def test_glue_tasks_wait_for_the_run_and_pass_every_argument_the_job_needs():
     for name, module in JOBS.items():
         task = TASKS[name]
-        assert task["Resource"] == sf.GLUE_START_JOB_RUN_SYNC
+        assert task["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
         assert "Glue.ConcurrentRunsExceededException" in task["Retry"][0]["ErrorEquals"]
         passed = {key.removeprefix("--").removesuffix(".$") for key in task["Parameters"]["Arguments"]}
         assert passed == set(module.REQUIRED_ARGS), name
@@ -99,7 +99,7 @@ def test_glue_tasks_wait_for_the_run_and_pass_every_argument_the_job_needs():
 
 def test_crawler_task():
     task = TASKS[sf.START_CRAWLER]
-    assert task["Resource"] == sf.GLUE_START_CRAWLER
+    assert task["Resource"] == "arn:aws:states:::aws-sdk:glue:startCrawler"
     assert task["Parameters"] == {"Name": "fpac-dev-final-crawler"}
     assert task["ResultPath"] is None
     assert "Glue.CrawlerRunningException" in task["Retry"][0]["ErrorEquals"]
@@ -140,6 +140,7 @@ def test_each_catch_records_its_stage_then_fails():
     [
         ({"validate_function_arn": "fpac-dev-validate"}, "validate_function_arn"),
         ({"crawler_name": " "}, "crawler_name"),
+        ({"partition": "aws-us-gov"}, "partition"),  # the functions' ARNs are in another partition
         ({"cleaning_job_timeout_minutes": 0}, "cleaning_job_timeout_minutes"),
         ({"validate_timeout_seconds": True}, "validate_timeout_seconds"),
         ({"log_results_timeout_seconds": None}, "log_results_timeout_seconds"),

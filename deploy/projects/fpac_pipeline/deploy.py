@@ -189,6 +189,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         validate_timeout_seconds=fn_timeouts["Validate"], create_id_timeout_seconds=fn_timeouts["CreateNewId"],
         log_results_timeout_seconds=fn_timeouts["LogResults"], landing_job_timeout_minutes=job_timeouts["landing"],
         cleaning_job_timeout_minutes=job_timeouts["cleaning"], final_job_timeout_minutes=job_timeouts["final"],
+        partition=arns.partition,
     )
     sm_statements = [
         statement("InvokePipelineFunctions", ["lambda:InvokeFunction"], list(alias_arns.values())),

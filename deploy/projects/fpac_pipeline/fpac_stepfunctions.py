@@ -17,9 +17,16 @@ State between steps (kept small with ResultSelector):
 """
 from dataclasses import dataclass
 
-LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
-GLUE_START_CRAWLER = "arn:aws:states:::aws-sdk:glue:startCrawler"
+# Step Functions service integrations; a Task's Resource is integration_arn(partition, one of these).
+LAMBDA_INVOKE = "lambda:invoke"
+GLUE_START_JOB_RUN_SYNC = "glue:startJobRun.sync"
+GLUE_START_CRAWLER = "aws-sdk:glue:startCrawler"
+
+
+def integration_arn(partition, integration):
+    """``arn:<partition>:states:::<integration>``: GovCloud and China have their own partitions."""
+    return f"arn:{partition}:states:::{integration}"
+
 
 # A Lambda Task waits this long past the function's own timeout: the invoke round trip, a cold
 # start's init phase (up to 10 s, not counted in the function's timeout) and a short queue.
@@ -91,12 +98,15 @@ class WorkflowRefs:
     final_job_timeout_minutes: int
     api_timeout_seconds: int = 60
     execution_timeout_seconds: int = 0  # 0: derived from the task timeouts
+    partition: str = "aws"  # the region's partition: the service integrations' ARNs are in it, and so must the functions be
 
     def __post_init__(self):
         for name in ("validate_function_arn", "create_id_function_arn", "log_results_function_arn"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.startswith("arn:") or ":function:" not in value:
                 raise ValueError(f"WorkflowRefs.{name} must be a Lambda function ARN, got {value!r}")
+            if not value.startswith(f"arn:{self.partition}:lambda:"):
+                raise ValueError(f"WorkflowRefs.{name} must be in partition {self.partition!r} (WorkflowRefs.partition), got {value!r}")
         for name in ("landing_job_name", "cleaning_job_name", "final_job_name", "crawler_name"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
@@ -171,7 +181,7 @@ def _lambda_task(task_name, comment, function_arn, payload, result_selector, res
     return {
         "Type": "Task",
         "Comment": comment,
-        "Resource": LAMBDA_INVOKE,
+        "Resource": integration_arn(refs.partition, LAMBDA_INVOKE),
         "Parameters": {"FunctionName": function_arn, payload_key: payload},
         "ResultSelector": result_selector,
         "ResultPath": result_path,
@@ -186,7 +196,7 @@ def _glue_task(comment, job_name, arguments, task_name, next_state, refs):
     return {
         "Type": "Task",
         "Comment": comment,
-        "Resource": GLUE_START_JOB_RUN_SYNC,
+        "Resource": integration_arn(refs.partition, GLUE_START_JOB_RUN_SYNC),
         # No run-level "Timeout": the job definition's timeout stays the one that applies.
         "Parameters": {"JobName": job_name, "Arguments": arguments},
         "ResultSelector": {"job_run_id.$": "$.Id", "state.$": "$.JobRunState"},
@@ -349,7 +359,7 @@ def build_definition(refs: WorkflowRefs) -> dict:
         START_CRAWLER: {
             "Type": "Task",
             "Comment": "Catalog the new final partitions (started, not awaited).",
-            "Resource": GLUE_START_CRAWLER,
+            "Resource": integration_arn(refs.partition, GLUE_START_CRAWLER),
             "Parameters": {"Name": refs.crawler_name},
             "ResultPath": None,
             "TimeoutSeconds": refs.task_timeouts[START_CRAWLER],

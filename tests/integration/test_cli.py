@@ -51,7 +51,10 @@ def test_plan_text_shows_field_changes_old_to_new(write_config):
     assert code == 2
     assert "~ glue_job fpac-itest-landing" in out
     assert "timeout_minutes: 30 → 45" in out
-    assert "Plan: 0 to add, 3 to change, 0 to destroy." in out
+    # The workflow's Glue tasks wait for their job's own timeout (+300 s), so the state machine changes too.
+    assert "~ state_machine fpac-itest-workflow" in out
+    assert f"definition.States.Landing.TimeoutSeconds: {30 * 60 + 300} → {45 * 60 + 300}" in out
+    assert "Plan: 0 to add, 4 to change, 0 to destroy." in out
 
 
 def test_account_guard_stops_before_any_write(write_config, local_aws_client):

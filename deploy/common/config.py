@@ -18,10 +18,21 @@ from .errors import ConfigError
 
 LOCAL_ENDPOINT = "local"
 LOCAL_ACCOUNT_ID = "123456789012"  # the account moto answers with
+REGION_PLACEHOLDER = "{region}"  # in a bucket name: replaced by the region deployed to (see regions.py)
+
+
+class GlobalName:
+    """Marks a config field whose value is global in AWS (an S3 bucket name): with several regions
+    allowed, it must contain REGION_PLACEHOLDER (checked by ``regions.check_bucket_names``)."""
+
+
+GLOBAL_NAME = GlobalName()
 
 AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", examples=["us-east-2"])]
 BucketName = Annotated[
-    str, Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$", examples=["acme-fpac-dev-artifacts"])
+    str, Field(min_length=3, max_length=63, pattern=r"^(?:[a-z0-9]|\{region\})(?:[a-z0-9.-]|\{region\})*(?:[a-z0-9]|\{region\})$",
+               examples=["acme-fpac-dev-artifacts", "acme-fpac-prod-artifacts-{region}"]),
+    GLOBAL_NAME,
 ]
 TagMap = dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]]
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -116,7 +127,8 @@ class EnvironmentConfig(StrictModel):
     regions: list[AwsRegion] = Field(..., min_length=1, description="Regions this config may be deployed to; --region must be one.")
     aws: AwsAccess = Field(default_factory=AwsAccess)
     artifact_bucket: BucketName = Field(
-        ..., description="Shared, versioned, encrypted bucket for scripts, the deployer's records and its lock."
+        ..., description="Shared, versioned, encrypted bucket for scripts, the deployer's records and its lock. "
+                         "{region} is replaced by the region; required when several regions are allowed."
     )
     log_retention_days: int = Field(30, description="CloudWatch Logs retention for every log group.")
     tags: TagMap = Field(default_factory=dict, description="Extra tags put on every resource.")

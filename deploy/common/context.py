@@ -7,6 +7,7 @@ from typing import Any
 
 from .config import EnvironmentConfig
 from .naming import Arns, resource_name
+from .regions import render, role_name
 from .tagging import resource_tags
 
 
@@ -30,6 +31,20 @@ class ProjectContext:
     def name(self, component: str) -> str:
         """``{project}-{env}-{component}``: unique per environment, so dev and prod never collide."""
         return resource_name(self.project, self.environment, component)
+
+    def bucket(self, name_template: str) -> str:
+        """A bucket name from the config, ``{region}`` replaced by the region deployed to (bucket names are global)."""
+        return render(name_template, self.region)
+
+    @property
+    def artifact_bucket(self) -> str:
+        """The environment's artifact bucket in this region (it holds the record and the lock, so they are per region)."""
+        return self.bucket(self.config.artifact_bucket)
+
+    def role_name(self, component: str) -> str:
+        """``{project}-{env}-{component}-role``, plus ``-{region}`` when the config allows several regions
+        (IAM role names are global in the account; single-region names stay as they were)."""
+        return role_name(f"{self.name(component)}-role", self.region, self.config.regions)
 
     def tags(self, component: str) -> dict[str, str]:
         return resource_tags(self.project, self.environment, component, dict(self.config.tags), self.commit)

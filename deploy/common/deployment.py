@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import aws_rules
 from .aws_common import AwsClients, AwsTarget, CallLog, check_account
 from .config import EnvironmentConfig, check_region, load_config, project_settings
 from .context import ProjectContext
@@ -19,6 +20,7 @@ from .errors import AwsCallError, ConfigError, DeployerError
 from .iam_policies import check_policies
 from .naming import Arns, partition_for
 from .projects import list_projects, load_project, project_folder
+from .regions import check_bucket_names
 from .resources import KNOWN_KINDS, build_handlers
 from .specs import BucketSpec, RoleSpec, Spec
 from .state import RecordLocation
@@ -39,7 +41,7 @@ class Prepared:
 
     @property
     def record(self) -> RecordLocation:
-        return RecordLocation(self.config.artifact_bucket, self.project, self.config.environment)
+        return RecordLocation(self.context.artifact_bucket, self.project, self.config.environment)
 
 
 def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
@@ -63,6 +65,7 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
         raise ConfigError(f"{source}: projects.{unknown[0]}: unknown project (known: {', '.join(list_projects())})")
     module = load_project(project)
     settings = project_settings(config, project, module.Settings, source)
+    check_bucket_names(config, settings, project, source)
     commit = git_commit(REPO_ROOT)
     ctx = ProjectContext(project=project, config=config, settings=settings, region=region, commit=commit,
                          project_dir=project_folder(project))
@@ -70,13 +73,15 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
         specs = [artifact_bucket_spec(ctx), *module.build_specs(ctx)]
     except (FileNotFoundError, ValueError) as exc:
         raise DeployerError(f"project '{project}': {exc}") from None
+    aws_rules.check_names(specs, config, region, source)  # before check_specs: names the config fields that collide
     check_specs(specs, KNOWN_KINDS)
+    aws_rules.check(specs, config, region, source)  # what AWS would refuse: service models + documented limits
     check_policies((s.name, s.policies) for s in specs if isinstance(s, RoleSpec))
     return Prepared(config_path, config, project, region, ctx, specs)
 
 
 def artifact_bucket_spec(ctx: ProjectContext) -> BucketSpec:
-    return BucketSpec(name=ctx.config.artifact_bucket, component="artifacts", tls_only=ctx.config.tls_endpoint,
+    return BucketSpec(name=ctx.artifact_bucket, component="artifacts", tls_only=ctx.config.tls_endpoint,
                       tags=resource_tags(SHARED_OWNER, ctx.environment, "artifacts", dict(ctx.config.tags), ctx.commit))
 
 

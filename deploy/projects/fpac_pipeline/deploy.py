@@ -53,7 +53,8 @@ FUNCTION_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # function 
 class Settings(StrictModel):
     """``projects.fpac`` in an environment config."""
 
-    data_bucket: BucketName = Field(..., description="The pipeline's data bucket (incoming, landing, clean, quarantine, final, results).")
+    data_bucket: BucketName = Field(..., description="The pipeline's data bucket (incoming, landing, clean, quarantine, final, results). "
+                                                     "{region} is replaced by the region; required when several regions are allowed.")
     max_file_mb: int = Field(50, ge=1, le=5120, description="Validate rejects incoming files larger than this.")
     max_reject_ratio: float = Field(
         0.5, ge=0, le=1, description="The cleaning job fails the run when more than this share of rows is quarantined.")
@@ -70,8 +71,9 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     arns = ctx.arns
     specs: list[Spec] = []
     add = specs.append
+    data_bucket = ctx.bucket(s.data_bucket)  # bucket names are global: rendered for this region
 
-    data = BucketSpec(name=s.data_bucket, component="data", tags=ctx.tags("data"), eventbridge_notifications=True,
+    data = BucketSpec(name=data_bucket, component="data", tags=ctx.tags("data"), eventbridge_notifications=True,
                       tls_only=ctx.config.tls_endpoint)
     add(data)
 
@@ -85,11 +87,11 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
                                  retention_days=ctx.config.log_retention_days)
         reads, creates = FUNCTION_IO[fn]
         role = RoleSpec(
-            name=f"{name}-role", component=comp, tags=ctx.tags(comp), trust_service="lambda.amazonaws.com",
+            name=ctx.role_name(comp), component=comp, tags=ctx.tags(comp), trust_service="lambda.amazonaws.com",
             description=f"Lambda {name}: its log group and the data-bucket prefixes it uses",
             policies={"least-privilege": policy(
                 statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_streams(log_group.name)]),
-                *_s3_statements(arns, s.data_bucket, reads, (), creates=creates),
+                *_s3_statements(arns, data_bucket, reads, (), creates=creates),
             )},
         )
         zip_bytes = deterministic_zip(HERE / "lambda" / fn, HERE / "lambda" / "shared")
@@ -107,7 +109,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         ))
 
     # ---- Glue jobs -------------------------------------------------------------------------
-    bucket = ctx.config.artifact_bucket
+    bucket = ctx.artifact_bucket
     job_names = {j: ctx.name(j) for j in JOBS}
     job_timeouts: dict[str, int] = {}  # each job's own timeout (minutes): its workflow task's TimeoutSeconds follows it
     for job in JOBS:
@@ -119,11 +121,11 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         specs.extend(objects)
         reads, writes = JOB_IO[job]
         role = RoleSpec(
-            name=f"{name}-role", component=job, tags=ctx.tags(job), trust_service="glue.amazonaws.com",
+            name=ctx.role_name(job), component=job, tags=ctx.tags(job), trust_service="glue.amazonaws.com",
             description=f"Glue job {name}: its scripts, its input and output prefixes, Glue's log groups",
             policies={"least-privilege": policy(
                 statement("Scripts", ["s3:GetObject"], [arns.objects(bucket, f"{ctx.project}/{ctx.environment}/glue/{job}/")]),
-                *_s3_statements(arns, s.data_bucket, reads, writes),
+                *_s3_statements(arns, data_bucket, reads, writes),
                 statement("GlueLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                           [arns.log_group("/aws-glue/jobs/*"), arns.log_streams("/aws-glue/jobs/*")]),
             )},
@@ -155,10 +157,10 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     add(database)
     crawler_name = ctx.name("final-crawler")
     crawler_role = RoleSpec(
-        name=f"{crawler_name}-role", component="crawler", tags=ctx.tags("crawler"), trust_service="glue.amazonaws.com",
+        name=ctx.role_name("final-crawler"), component="crawler", tags=ctx.tags("crawler"), trust_service="glue.amazonaws.com",
         description=f"Crawler {crawler_name}: reads final/, writes tables of {database.name}",
         policies={"least-privilege": policy(
-            *_s3_statements(arns, s.data_bucket, (FINAL,), ()),
+            *_s3_statements(arns, data_bucket, (FINAL,), ()),
             statement("Catalog", ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
                                   "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchGetPartition",
                                   "glue:UpdatePartition"],
@@ -171,7 +173,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     c = s.crawler
     add(CrawlerSpec(
         name=crawler_name, component="crawler", tags=ctx.tags("crawler"), depends_on=(crawler_role.key, database.key),
-        role_arn=arns.role(crawler_role.name), database=database.name, s3_targets=(f"s3://{s.data_bucket}/{FINAL}",), exclusions=("**/_SUCCESS", "**.crc"),
+        role_arn=arns.role(crawler_role.name), database=database.name, s3_targets=(f"s3://{data_bucket}/{FINAL}",), exclusions=("**/_SUCCESS", "**.crc"),
         schedule=c.schedule, update_behavior=c.update_behavior, delete_behavior=c.delete_behavior, table_prefix=c.table_prefix,
         description="Registers the fpac curated tables",
     ))
@@ -205,7 +207,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     if s.state_machine.tracing:
         sm_statements.append(statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
                                                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], "*"))
-    sm_role = RoleSpec(name=f"{sm_name}-role", component="workflow", tags=ctx.tags("workflow"), trust_service="states.amazonaws.com",
+    sm_role = RoleSpec(name=ctx.role_name("workflow"), component="workflow", tags=ctx.tags("workflow"), trust_service="states.amazonaws.com",
                        description=f"State machine {sm_name}: its three functions, three jobs and the crawler",
                        policies={"least-privilege": policy(*sm_statements)})
     add(sm_role)
@@ -221,16 +223,16 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
 
     # ---- Trigger: S3 Object Created under incoming/ -> EventBridge -> the state machine ------
     rule_name = ctx.name("incoming")
-    trigger_role = RoleSpec(name=f"{rule_name}-role", component="trigger", tags=ctx.tags("trigger"),
+    trigger_role = RoleSpec(name=ctx.role_name("incoming"), component="trigger", tags=ctx.tags("trigger"),
                             trust_service="events.amazonaws.com", description=f"EventBridge rule {rule_name}: start {sm_name}",
                             policies={"least-privilege": policy(statement("StartWorkflow", ["states:StartExecution"], [sm.arn]))})
     add(trigger_role)
     add(EventRuleSpec(
         name=rule_name, component="trigger", tags=ctx.tags("trigger"), depends_on=(sm.key, trigger_role.key, data.key),
         event_pattern={"source": ["aws.s3"], "detail-type": ["Object Created"],
-                       "detail": {"bucket": {"name": [s.data_bucket]}, "object": {"key": [{"prefix": INCOMING}]}}},
+                       "detail": {"bucket": {"name": [data_bucket]}, "object": {"key": [{"prefix": INCOMING}]}}},
         target_arn=sm.arn, target_role_arn=arns.role(trigger_role.name),
-        description=f"Start {sm_name} when a file lands in s3://{s.data_bucket}/{INCOMING}",
+        description=f"Start {sm_name} when a file lands in s3://{data_bucket}/{INCOMING}",
     ))
     return specs
 
@@ -240,7 +242,7 @@ def _function_environment(ctx: ProjectContext, fn: str) -> dict[str, str]:
     s: Settings = ctx.settings
     if fn == "Validate":
         return {"MAX_FILE_BYTES": str(s.max_file_mb * 1024 * 1024)}
-    return {"DATA_BUCKET": s.data_bucket}
+    return {"DATA_BUCKET": ctx.bucket(s.data_bucket)}
 
 
 def _s3_statements(arns: Arns, bucket: str, reads: tuple[str, ...], writes: tuple[str, ...],
@@ -281,6 +283,6 @@ def _script_key(ctx: ProjectContext, job: str, path: Path) -> str:
 
 def run_target(ctx: ProjectContext) -> RunTarget:
     """Where ``deploy.py run`` drops a file, and which states' outputs make the run's report."""
-    return RunTarget(bucket=ctx.settings.data_bucket, incoming_prefix=INCOMING,
+    return RunTarget(bucket=ctx.bucket(ctx.settings.data_bucket), incoming_prefix=INCOMING,
                      state_machine_arn=ctx.arns.state_machine(ctx.name("workflow")),
                      report_states=(fpac_stepfunctions.LOG_SUCCESS, fpac_stepfunctions.LOG_FAILURE))

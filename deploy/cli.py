@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .common.errors import DeployerError
@@ -40,7 +41,8 @@ def fail(message: str, output: str = "text") -> None:
     """One line on stderr (and a JSON error object on stdout in JSON mode), exit 1."""
     if output == "json":
         click.echo(json.dumps({"error": message}))
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # escape: a message may quote AWS's patterns, e.g. [a-zA-Z], which rich would take for markup and drop
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.json_schema import WithJsonSchema
 
 from .errors import ConfigError
 
@@ -28,13 +29,146 @@ class GlobalName:
 
 GLOBAL_NAME = GlobalName()
 
+# ---- Limits AWS documents but botocore's models do not carry (aws_rules.py checks the models' own) ----------------
+
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose buckets)
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 would refuse ``name`` for a general purpose bucket, or None."""
+    if not 3 <= len(name) <= 63:
+        return f"must be 3 to 63 characters long (is {len(name)})"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name):
+        return "may hold only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit"
+    if ".." in name:
+        return "must not contain two adjacent dots"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "must not be formatted like an IP address"
+    for prefix in BUCKET_RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"must not start with '{prefix}' (reserved by S3)"
+    for suffix in BUCKET_RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"must not end with '{suffix}' (reserved by S3)"
+    return None
+
+
+def _bucket_name_allowed(name: str) -> str:
+    # A name holding REGION_PLACEHOLDER is checked once rendered (regions.check_bucket_names, aws_rules).
+    if REGION_PLACEHOLDER not in name and (problem := bucket_name_problem(name)):
+        raise ValueError(f"S3 bucket name {problem}")
+    return name
+
+
+# Python runtimes Lambda accepts for new functions (none deprecated): https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
+LambdaRuntime = Literal["python3.11", "python3.12", "python3.13"]
+# Glue versions, and the worker types a Spark ETL ("glueetl") job takes in each; G.025X is for streaming jobs only.
+# https://docs.aws.amazon.com/glue/latest/dg/worker-types.html, https://docs.aws.amazon.com/glue/latest/dg/add-job.html
+GlueVersion = Literal["4.0", "5.0"]
+GlueWorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
+GLUE_ETL_WORKER_TYPES: dict[str, tuple[str, ...]] = {"4.0": ("G.1X", "G.2X", "G.4X", "G.8X"), "5.0": ("G.1X", "G.2X", "G.4X", "G.8X")}
+GLUE_STREAMING_ONLY_WORKER_TYPES = ("G.025X",)
+
+
+def _spark_etl_worker_type(value: Any) -> Any:
+    if value in GLUE_STREAMING_ONLY_WORKER_TYPES:
+        raise ValueError(f"{value} is for Glue streaming jobs only; a Spark ETL (glueetl) job takes G.1X, G.2X, G.4X or G.8X")
+    return value
+
+
+# Glue cron schedules: https://docs.aws.amazon.com/glue/latest/dg/monitor-data-warehouse-schedule.html
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_FIELDS = (  # name, lowest, highest, names of 1..n
+    ("Minutes", 0, 59, ()), ("Hours", 0, 23, ()), ("Day-of-month", 1, 31, ()), ("Month", 1, 12, _MONTHS),
+    ("Day-of-week", 1, 7, _DAYS), ("Year", 1970, 2199, ()),
+)
+
+
+def _cron_values(item: str, low: int, high: int, names: tuple[str, ...]) -> list[int] | None:
+    """The values one item of a cron field (``*``, ``n``, ``a-b``, each optionally ``/step``) stands for; None if malformed."""
+    def number(text: str) -> int | None:
+        if text.upper() in names:
+            return names.index(text.upper()) + 1
+        return int(text) if text.isdigit() and low <= int(text) <= high else None
+
+    base, slash, step_text = item.partition("/")
+    step = int(step_text) if step_text.isdigit() and int(step_text) >= 1 else None
+    if slash and step is None:
+        return None
+    if base == "*":
+        start, end = low, high
+    elif "-" in base:
+        start, end = (number(part) for part in base.split("-", 1))
+    else:
+        start = number(base)
+        end = high if step else start
+    if start is None or end is None:
+        return None
+    return list(range(start, end + 1, step or 1)) if start <= end else [start, end]
+
+
+def glue_cron_problem(expression: str) -> str | None:
+    """Why Glue would refuse ``expression`` as a crawler or job schedule, or None."""
+    match = re.fullmatch(r"cron\((.*)\)", expression)
+    if not match:
+        return "must be a Glue cron expression: cron(Minutes Hours Day-of-month Month Day-of-week Year)"
+    fields = match.group(1).split()
+    if len(fields) != 6:
+        return f"a Glue cron expression has 6 fields (Minutes Hours Day-of-month Month Day-of-week Year), not {len(fields)}"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "exactly one of Day-of-month and Day-of-week must be '?'"
+    minutes: list[int] = []
+    for (name, low, high, names), text in zip(_CRON_FIELDS, fields):
+        if text == "?" and name in ("Day-of-month", "Day-of-week"):
+            continue
+        for item in text.split(","):
+            if name == "Day-of-month" and re.fullmatch(r"L|LW|([1-9]|[12]\d|3[01])W", item):
+                continue
+            if name == "Day-of-week" and re.fullmatch(r"([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)?L", item, re.IGNORECASE):
+                continue
+            values = _cron_values(item, low, high, names)
+            if values is None:
+                allowed = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
+                return f"{name} field '{text}' is not valid ({allowed}, with , - * /)"
+            if name == "Minutes":
+                minutes.extend(values)
+    minutes = sorted(set(minutes))
+    wraps = len(minutes) > 1 and not fields[1].isdigit()  # from the last minute of one hour to the first of the next
+    gaps = [b - a for a, b in zip(minutes, minutes[1:])] + ([60 - minutes[-1] + minutes[0]] if wraps else [])
+    if gaps and min(gaps) < 5:
+        return "runs more often than every 5 minutes, which Glue does not support"
+    return None
+
+
 AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", examples=["us-east-2"])]
 BucketName = Annotated[
     str, Field(min_length=3, max_length=63, pattern=r"^(?:[a-z0-9]|\{region\})(?:[a-z0-9.-]|\{region\})*(?:[a-z0-9]|\{region\})$",
                examples=["acme-fpac-dev-artifacts", "acme-fpac-prod-artifacts-{region}"]),
     GLOBAL_NAME,
+    AfterValidator(_bucket_name_allowed),
 ]
-TagMap = dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]]
+# Config tags go on every resource, IAM roles and S3 objects included, whose rules are the strictest: letters, digits,
+# spaces and _ . : / = + - @ (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html,
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html); keys 1-128 characters, values 0-256.
+TAG_CHARACTERS = r"\p{L}\p{N} _.:/=+\-@"
+# The schema's patterns are exact for ASCII and let any other character through (JSON Schema tools don't all know
+# \p{L}); the model's patterns decide.
+_SCHEMA_TAG_CHARACTERS = r"A-Za-z0-9 _.:/=+\-@\u0080-\uFFFF"
+TagMap = Annotated[
+    dict[
+        Annotated[str, Field(min_length=1, max_length=128, pattern=rf"^[{TAG_CHARACTERS}]+$")],
+        Annotated[str, Field(max_length=256, pattern=rf"^[{TAG_CHARACTERS}]*$")],
+    ],
+    WithJsonSchema({
+        "type": "object",
+        "propertyNames": {"minLength": 1, "maxLength": 128, "pattern": rf"^[{_SCHEMA_TAG_CHARACTERS}]+$"},
+        "additionalProperties": {"type": "string", "maxLength": 256, "pattern": rf"^[{_SCHEMA_TAG_CHARACTERS}]*$"},
+    }),
+]
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
@@ -75,7 +209,7 @@ class LambdaSettings(StrictModel):
 
 
 class LambdaDefaults(StrictModel):
-    runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
+    runtime: LambdaRuntime = "python3.12"
     memory_mb: int = Field(256, ge=128, le=10240)
     timeout_seconds: int = Field(60, ge=1, le=900)
     architecture: Literal["x86_64", "arm64"] = "x86_64"
@@ -84,21 +218,25 @@ class LambdaDefaults(StrictModel):
 class GlueJobSettings(StrictModel):
     """Settings of one Glue job (any field left out takes the project's default)."""
 
-    worker_type: Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"] | None = None
+    worker_type: GlueWorkerType | None = None
     number_of_workers: int | None = Field(None, ge=2, le=299)
     timeout_minutes: int | None = Field(None, ge=1, le=2880)
     max_retries: int | None = Field(None, ge=0, le=10)
     max_concurrent_runs: int | None = Field(None, ge=1, le=100)
 
+    _spark_etl_worker_type = field_validator("worker_type", mode="before")(_spark_etl_worker_type)
+
 
 class GlueDefaults(StrictModel):
-    glue_version: Literal["4.0", "5.0"] = "5.0"
-    worker_type: Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    glue_version: GlueVersion = "5.0"
+    worker_type: GlueWorkerType = "G.1X"
     number_of_workers: int = Field(2, ge=2, le=299)
     timeout_minutes: int = Field(60, ge=1, le=2880)
     max_retries: int = Field(0, ge=0, le=10)
     max_concurrent_runs: int = Field(1, ge=1, le=100)
     job_bookmarks: Literal["job-bookmark-enable", "job-bookmark-disable", "job-bookmark-pause"] = "job-bookmark-disable"
+
+    _spark_etl_worker_type = field_validator("worker_type", mode="before")(_spark_etl_worker_type)
 
 
 class CrawlerSettings(StrictModel):
@@ -108,6 +246,13 @@ class CrawlerSettings(StrictModel):
     update_behavior: Literal["UPDATE_IN_DATABASE", "LOG"] = "UPDATE_IN_DATABASE"
     delete_behavior: Literal["LOG", "DELETE_FROM_DATABASE", "DEPRECATE_IN_DATABASE"] = "LOG"
     table_prefix: str = Field("", max_length=64, pattern=r"^[a-z0-9_]*$")
+
+    @field_validator("schedule")
+    @classmethod
+    def _glue_cron(cls, value: str | None) -> str | None:
+        if value is not None and (problem := glue_cron_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class StateMachineSettings(StrictModel):
@@ -146,9 +291,14 @@ class EnvironmentConfig(StrictModel):
     @field_validator("tags")
     @classmethod
     def _no_reserved_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
         for key in tags:
             if key.lower().startswith(("aws:", "deployer:")):
                 raise ValueError(f"tag key '{key}' is reserved (aws: and deployer: prefixes)")
+            # IAM role tag keys are unique regardless of case: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html
+            if key.lower() in seen:
+                raise ValueError(f"tag keys '{seen[key.lower()]}' and '{key}' differ only by case, which IAM roles do not allow")
+            seen[key.lower()] = key
         return tags
 
     @model_validator(mode="after")
@@ -170,8 +320,10 @@ class EnvironmentConfig(StrictModel):
 def format_validation_error(source: str, error: ValidationError, field_prefix: tuple[str, ...] = ()) -> str:
     """One line naming the file and the first failing field, plus a count of the others."""
     first = error.errors()[0]
-    field = ".".join(str(p) for p in (*field_prefix, *first["loc"])) or "(top level)"
-    message = first["msg"]
+    loc, message = first["loc"], first["msg"]
+    if loc and loc[-1] == "[key]":  # a dict key (e.g. a tag key) failed: name the entry, say it is the key
+        loc, message = loc[:-1], f"key: {message}"
+    field = ".".join(str(p) for p in (*field_prefix, *loc)) or "(top level)"
     if first["type"] == "extra_forbidden":
         message = "unknown key (not part of the schema)"
     elif first["type"] == "missing":

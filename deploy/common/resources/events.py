@@ -39,13 +39,23 @@ class EventRuleHandler(ResourceHandler):
     def create(self, spec: EventRuleSpec) -> None:
         self._put(spec, tags=True)
 
-    def _put(self, spec: EventRuleSpec, tags: bool) -> None:
-        events = self.clients.client("events")
+    @staticmethod
+    def put_rule_kwargs(spec: EventRuleSpec, tags: bool = True) -> dict[str, Any]:
+        """PutRule's parameters (pure: aws_rules checks them against the service model before any call)."""
         kwargs: dict[str, Any] = {"Name": spec.name, "EventPattern": json.dumps(spec.event_pattern), "State": "ENABLED",
                                   "Description": spec.description}
         if tags:
             kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())]
-        events.put_rule(**kwargs)
+        return kwargs
+
+    @staticmethod
+    def put_targets_kwargs(spec: EventRuleSpec) -> dict[str, Any]:
+        """PutTargets' parameters, for aws_rules."""
+        return {"Rule": spec.name, "Targets": [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}]}
+
+    def _put(self, spec: EventRuleSpec, tags: bool) -> None:
+        events = self.clients.client("events")
+        events.put_rule(**self.put_rule_kwargs(spec, tags))
         events.put_targets(Rule=spec.name, Targets=[{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}])
 
     def update(self, spec: EventRuleSpec, changes: tuple[FieldChange, ...]) -> None:

@@ -60,9 +60,13 @@ class GlueDatabaseHandler(_GlueTagged):
             return None
         return {"description": found["Database"].get("Description", ""), "tags": self._tags_of_existing(spec.name)}
 
+    @staticmethod
+    def create_kwargs(spec: GlueDatabaseSpec) -> dict[str, Any]:
+        """CreateDatabase's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {"DatabaseInput": {"Name": spec.name, "Description": spec.description}, "Tags": spec.tags}
+
     def create(self, spec: GlueDatabaseSpec) -> None:
-        self.clients.client("glue").create_database(
-            DatabaseInput={"Name": spec.name, "Description": spec.description}, Tags=spec.tags)
+        self.clients.client("glue").create_database(**self.create_kwargs(spec))
 
     def update(self, spec: GlueDatabaseSpec, changes: tuple[FieldChange, ...]) -> None:
         if any(c.field == "description" for c in changes):
@@ -132,8 +136,13 @@ class GlueJobHandler(_GlueTagged):
             "ExecutionProperty": {"MaxConcurrentRuns": spec.max_concurrent_runs},
         }
 
+    @staticmethod
+    def create_kwargs(spec: GlueJobSpec) -> dict[str, Any]:
+        """CreateJob's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {"Name": spec.name, "Tags": spec.tags, **GlueJobHandler._definition(spec)}
+
     def create(self, spec: GlueJobSpec) -> None:
-        self.clients.client("glue").create_job(Name=spec.name, Tags=spec.tags, **self._definition(spec))
+        self.clients.client("glue").create_job(**self.create_kwargs(spec))
 
     def update(self, spec: GlueJobSpec, changes: tuple[FieldChange, ...]) -> None:
         if any(c.field != "tags" for c in changes):
@@ -201,11 +210,16 @@ class CrawlerHandler(_GlueTagged):
             "TablePrefix": spec.table_prefix,
         }
 
-    def create(self, spec: CrawlerSpec) -> None:
-        definition = self._definition(spec)
+    @staticmethod
+    def create_kwargs(spec: CrawlerSpec) -> dict[str, Any]:
+        """CreateCrawler's parameters (pure: aws_rules checks them against the service model before any call)."""
+        definition = CrawlerHandler._definition(spec)
         if not spec.schedule:
             definition.pop("Schedule")
-        self.clients.client("glue").create_crawler(Name=spec.name, Tags=spec.tags, **definition)
+        return {"Name": spec.name, "Tags": spec.tags, **definition}
+
+    def create(self, spec: CrawlerSpec) -> None:
+        self.clients.client("glue").create_crawler(**self.create_kwargs(spec))
 
     def update(self, spec: CrawlerSpec, changes: tuple[FieldChange, ...]) -> None:
         if any(c.field != "tags" for c in changes):

@@ -46,14 +46,24 @@ class RoleHandler(ResourceHandler):
             "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
         }
 
+    @staticmethod
+    def create_kwargs(spec: RoleSpec) -> dict[str, Any]:
+        """CreateRole's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {
+            "RoleName": spec.name,
+            "AssumeRolePolicyDocument": json.dumps(trust_policy(spec.trust_service)),
+            "Description": spec.description,
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())],
+        }
+
+    @staticmethod
+    def put_policy_kwargs(spec: RoleSpec) -> list[dict[str, Any]]:
+        """PutRolePolicy's parameters, one per inline policy, for aws_rules."""
+        return [{"RoleName": spec.name, "PolicyName": name, "PolicyDocument": json.dumps(doc)} for name, doc in sorted(spec.policies.items())]
+
     def create(self, spec: RoleSpec) -> None:
         iam = self.clients.client("iam")
-        iam.create_role(
-            RoleName=spec.name,
-            AssumeRolePolicyDocument=json.dumps(trust_policy(spec.trust_service)),
-            Description=spec.description,
-            Tags=[{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())],
-        )
+        iam.create_role(**self.create_kwargs(spec))
         iam.get_waiter("role_exists").wait(RoleName=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
         for name, doc in sorted(spec.policies.items()):
             iam.put_role_policy(RoleName=spec.name, PolicyName=name, PolicyDocument=json.dumps(doc))

@@ -68,7 +68,8 @@ class FunctionHandler(ResourceHandler):
         version = lam.get_function_configuration(FunctionName=spec.name, Qualifier=alias["FunctionVersion"])
         return ALIAS_IN_SYNC if _comparable_config(version) == latest else f"behind (version {alias['FunctionVersion']})"
 
-    def _config_kwargs(self, spec: FunctionSpec) -> dict[str, Any]:
+    @staticmethod
+    def _config_kwargs(spec: FunctionSpec) -> dict[str, Any]:
         return {
             "FunctionName": spec.name,
             "Runtime": spec.runtime,
@@ -80,10 +81,15 @@ class FunctionHandler(ResourceHandler):
             "Description": spec.description,
         }
 
+    @staticmethod
+    def create_kwargs(spec: FunctionSpec) -> dict[str, Any]:
+        """CreateFunction's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {**FunctionHandler._config_kwargs(spec), "Code": {"ZipFile": spec.zip_bytes}, "Architectures": [spec.architecture],
+                "Tags": spec.tags, "Publish": True}
+
     def create(self, spec: FunctionSpec) -> None:
         lam = self.clients.client("lambda")
-        kwargs = {**self._config_kwargs(spec), "Code": {"ZipFile": spec.zip_bytes}, "Architectures": [spec.architecture],
-                  "Tags": spec.tags, "Publish": True}
+        kwargs = self.create_kwargs(spec)
         created = call_with_retries(lambda: lam.create_function(**kwargs), ROLE_NOT_READY)
         lam.get_waiter("function_active_v2").wait(FunctionName=spec.name, WaiterConfig=WAIT)
         if spec.reserved_concurrency is not None:

@@ -28,10 +28,20 @@ class LogGroupHandler(ResourceHandler):
             return None
         return {"retention_days": group.get("retentionInDays"), "tags": self.read_tags(spec.name) or {}}
 
+    @staticmethod
+    def create_kwargs(spec: LogGroupSpec) -> dict[str, Any]:
+        """CreateLogGroup's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {"logGroupName": spec.name, "tags": spec.tags}
+
+    @staticmethod
+    def retention_kwargs(spec: LogGroupSpec) -> dict[str, Any]:
+        """PutRetentionPolicy's parameters, for aws_rules."""
+        return {"logGroupName": spec.name, "retentionInDays": spec.retention_days}
+
     def create(self, spec: LogGroupSpec) -> None:
         logs = self.clients.client("logs")
-        logs.create_log_group(logGroupName=spec.name, tags=spec.tags)
-        logs.put_retention_policy(logGroupName=spec.name, retentionInDays=spec.retention_days)
+        logs.create_log_group(**self.create_kwargs(spec))
+        logs.put_retention_policy(**self.retention_kwargs(spec))
 
     def update(self, spec: LogGroupSpec, changes: tuple[FieldChange, ...]) -> None:
         logs = self.clients.client("logs")

@@ -80,12 +80,22 @@ class BucketHandler(ResourceHandler):
             "tags": self.read_tags(spec.name) or {},
         }
 
+    @staticmethod
+    def create_kwargs(spec: BucketSpec, region: str) -> dict[str, Any]:
+        """CreateBucket's parameters (pure: aws_rules checks them against the service model before any call)."""
+        kwargs: dict[str, Any] = {"Bucket": spec.name}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        return kwargs
+
+    @staticmethod
+    def tagging_kwargs(spec: BucketSpec) -> dict[str, Any]:
+        """PutBucketTagging's parameters: the whole tag set."""
+        return {"Bucket": spec.name, "Tagging": {"TagSet": [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())]}}
+
     def create(self, spec: BucketSpec) -> None:
         s3 = self.clients.client("s3")
-        kwargs: dict[str, Any] = {"Bucket": spec.name}
-        if self.arns.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.arns.region}
-        s3.create_bucket(**kwargs)
+        s3.create_bucket(**self.create_kwargs(spec, self.arns.region))
         s3.get_waiter("bucket_exists").wait(Bucket=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
         self._apply(spec, all_fields=True)
 
@@ -112,7 +122,7 @@ class BucketHandler(ResourceHandler):
             s3.put_bucket_notification_configuration(Bucket=spec.name, NotificationConfiguration=config)
         # Bucket tagging is one document: always written whole, provenance included.
         if all_fields or changes:
-            s3.put_bucket_tagging(Bucket=spec.name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())]})
+            s3.put_bucket_tagging(**self.tagging_kwargs(spec))
 
     def read_tags(self, name: str) -> dict[str, str] | None:
         s3 = self.clients.client("s3")
@@ -148,11 +158,14 @@ class ObjectHandler(ResourceHandler):
         head = missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key), "404", "NoSuchKey", "NotFound")
         return None if head is None else {"sha256": head.get("Metadata", {}).get("sha256")}
 
+    @staticmethod
+    def put_kwargs(spec: ObjectSpec) -> dict[str, Any]:
+        """PutObject's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {"Bucket": spec.bucket, "Key": spec.object_key, "Body": spec.body, "ContentType": spec.content_type,
+                "Metadata": {"sha256": content_sha256(spec.body)}, "Tagging": urlencode(spec.tags), "ServerSideEncryption": "AES256"}
+
     def create(self, spec: ObjectSpec) -> None:
-        self.clients.client("s3").put_object(
-            Bucket=spec.bucket, Key=spec.object_key, Body=spec.body, ContentType=spec.content_type,
-            Metadata={"sha256": content_sha256(spec.body)}, Tagging=urlencode(spec.tags), ServerSideEncryption="AES256",
-        )
+        self.clients.client("s3").put_object(**self.put_kwargs(spec))
 
     def update(self, spec: ObjectSpec, changes: tuple[FieldChange, ...]) -> None:
         self.create(spec)

@@ -16,7 +16,8 @@ NOT_FOUND = ("StateMachineDoesNotExist", "ResourceNotFound")
 class StateMachineHandler(ResourceHandler):
     kind = StateMachineSpec.kind
 
-    def _logging(self, spec: StateMachineSpec) -> dict[str, Any]:
+    @staticmethod
+    def _logging(spec: StateMachineSpec) -> dict[str, Any]:
         if spec.log_level == "OFF":
             return {"level": "OFF", "includeExecutionData": False}
         return {
@@ -49,17 +50,22 @@ class StateMachineHandler(ResourceHandler):
             "tags": self.read_tags(spec.arn) or {},
         }
 
-    def create(self, spec: StateMachineSpec) -> None:
-        sfn = self.clients.client("stepfunctions")
-        kwargs = {
+    @staticmethod
+    def create_kwargs(spec: StateMachineSpec) -> dict[str, Any]:
+        """CreateStateMachine's parameters (pure: aws_rules checks them against the service model before any call)."""
+        return {
             "name": spec.name,
             "definition": json.dumps(spec.definition),
             "roleArn": spec.role_arn,
             "type": "STANDARD",
-            "loggingConfiguration": self._logging(spec),
+            "loggingConfiguration": StateMachineHandler._logging(spec),
             "tracingConfiguration": {"enabled": spec.tracing},
             "tags": [{"key": k, "value": v} for k, v in sorted(spec.tags.items())],
         }
+
+    def create(self, spec: StateMachineSpec) -> None:
+        sfn = self.clients.client("stepfunctions")
+        kwargs = self.create_kwargs(spec)
         call_with_retries(lambda: sfn.create_state_machine(**kwargs), ROLE_NOT_READY)
 
     def update(self, spec: StateMachineSpec, changes: tuple[FieldChange, ...]) -> None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import __version__
@@ -22,6 +24,7 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 
 # Operation-name prefixes that only read. Everything else is counted as a write (mutating call).
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Search", "Lookup", "Validate")
+ROLE_SESSION_NAME = "pipeline-deployer"
 
 
 def is_mutating(operation_name: str) -> bool:
@@ -68,7 +71,6 @@ class AwsClients:
         self._event_hooks = list(event_hooks or [])
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
-        self._session = self._make_session()
         self._config = Config(
             region_name=target.region,
             user_agent_extra=USER_AGENT,
@@ -76,6 +78,7 @@ class AwsClients:
             connect_timeout=10,
             read_timeout=70,
         )
+        self._session = self._make_session()
 
     def _make_session(self) -> boto3.Session:
         t = self.target
@@ -83,17 +86,35 @@ class AwsClients:
             session = boto3.Session(region_name=t.region, **LOCAL_CREDENTIALS)
         else:
             session = boto3.Session(region_name=t.region, profile_name=t.profile)
-        if t.assume_role_arn:
-            creds = session.client("sts", endpoint_url=t.endpoint_url).assume_role(
-                RoleArn=t.assume_role_arn, RoleSessionName="pipeline-deployer"
-            )["Credentials"]
-            session = boto3.Session(
-                region_name=t.region,
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
-        return session
+        if not t.assume_role_arn:
+            return session
+        # Assumed-role credentials last an hour; a deploy or a followed run may take longer. botocore
+        # refreshes these before they expire (15 min ahead, then 10 min ahead as a must), calling
+        # AssumeRole again with the source credentials; every client shares them.
+        credentials = DeferredRefreshableCredentials(refresh_using=self._assume_role_using(session), method="assume-role")
+        credentials.get_frozen_credentials()  # assume now: a refused role fails here, before any other call
+        assumed = botocore.session.Session()
+        assumed.get_component("credential_provider").insert_before("env", _FixedCredentials(credentials))
+        return boto3.Session(botocore_session=assumed, region_name=t.region)
+
+    def _assume_role_using(self, source: boto3.Session) -> Callable[[], dict[str, Any]]:
+        """The refresh function of the assumed-role credentials: one AssumeRole with the source credentials."""
+        t = self.target
+
+        def assume_role() -> dict[str, Any]:
+            sts = source.client("sts", endpoint_url=t.endpoint_url, config=self._config)
+            for event, hook in self._event_hooks:
+                sts.meta.events.register(event, hook)
+            creds = sts.assume_role(RoleArn=t.assume_role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+        return assume_role
+
+    @property
+    def credentials(self) -> Any:
+        """The session's credentials; refreshable (botocore refreshes them in place) when a role is assumed."""
+        return self._session.get_credentials()
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -113,6 +134,20 @@ class AwsClients:
             return self.client("sts").get_caller_identity()["Account"]
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(f"sts:GetCallerIdentity failed (are credentials set for region {self.target.region}?): {exc}") from None
+
+
+class _FixedCredentials(CredentialProvider):
+    """A credential provider that answers with the given (refreshable) credentials."""
+
+    METHOD = "pipeline-deployer-assume-role"
+    CANONICAL_NAME = "custom-pipeline-deployer-assume-role"
+
+    def __init__(self, credentials: DeferredRefreshableCredentials):
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return self._credentials
 
 
 def check_account(clients: AwsClients, expected_account_id: str, source: str) -> None:

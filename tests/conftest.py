@@ -42,13 +42,30 @@ def _dummy_aws_credentials(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     os.environ.update(removed)
 
 
+# The suite runs against the realistic local AWS (every behaviour on), with delays shortened so
+# that each deploy still meets every wait and retry but the suite stays fast.
+TEST_REALISM = {
+    "iam_propagation_seconds": 1.0,
+    "lambda_pending_seconds": 0.5,
+    "lambda_update_seconds": 0.5,
+    "crawler_run_seconds": 1.0,
+    "sfn_stale_read_seconds": 0.5,
+    "events_failed_calls_per_rule": 1,
+    "s3_conflict_seconds": 1.0,
+}
+
+
 @pytest.fixture(scope="session")
 def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of one local AWS server for the session, in its own temp state dir; stopped at the end."""
+    """URL of one local AWS server for the session (realism on, short delays), in its own temp state dir."""
+    import json
+
     from deploy.common.local_aws.manager import spawn_server
+    from deploy.common.local_aws.realism.settings import ENV_VAR
 
     state_dir: Path = tmp_path_factory.mktemp("local-aws")
-    handle = spawn_server(state_dir, detach=False, exit_with_pid=os.getpid())
+    handle = spawn_server(state_dir, detach=False, exit_with_pid=os.getpid(),
+                          extra_env={ENV_VAR: json.dumps(TEST_REALISM)})
     try:
         yield handle.endpoint
     finally:
@@ -62,6 +79,15 @@ def clean_aws_endpoint(aws_endpoint: str) -> str:
 
     reset_local_aws(aws_endpoint)
     return aws_endpoint
+
+
+@pytest.fixture
+def realism(aws_endpoint: str) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Change the server's realism settings for one test: realism(iam_propagation_seconds=3); restored after."""
+    from deploy.common.local_aws.admin import set_realism
+
+    yield lambda **overrides: set_realism(aws_endpoint, overrides)
+    set_realism(aws_endpoint, {}, from_defaults=True)
 
 
 @pytest.fixture

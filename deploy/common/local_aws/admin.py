@@ -11,6 +11,7 @@ from deploy.common.errors import DeployerError
 
 SERVICE_NAME = "pipeline-deployer-local-aws"
 HEALTH_PATH = "/_local_aws/health"
+REALISM_PATH = "/_local_aws/realism"
 
 # Lambda without Docker (our extension runs the deployed zip instead) and Step Functions that really
 # interpret the ASL. Both select a different moto backend, so they must be set before resources exist.
@@ -64,3 +65,18 @@ def reset_local_aws(endpoint: str) -> None:
     if code >= 300:
         raise LocalAwsError(f"local AWS at {endpoint}: reset failed (HTTP {code}): {raw[:200]!r}")
     apply_moto_config(endpoint)
+
+
+def set_realism(endpoint: str, overrides: dict[str, Any], from_defaults: bool = False) -> dict[str, Any]:
+    """Change the realism settings of a running server (``from_defaults``: start from its start-up values)."""
+    code, raw = _request(endpoint, "POST", REALISM_PATH + ("?base=defaults" if from_defaults else ""), overrides)
+    if code != 200:
+        raise LocalAwsError(f"local AWS at {endpoint}: realism settings refused (HTTP {code}): {raw[:300]!r}")
+    return json.loads(raw)
+
+
+def get_realism(endpoint: str) -> dict[str, Any]:
+    code, raw = _request(endpoint, "GET", REALISM_PATH)
+    if code != 200:
+        raise LocalAwsError(f"local AWS at {endpoint}: realism settings unavailable (HTTP {code})")
+    return json.loads(raw)

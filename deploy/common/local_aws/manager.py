@@ -131,9 +131,10 @@ def status(state_dir: Path | None = None) -> dict[str, Any] | None:
     return None
 
 
-def _server_env() -> dict[str, str]:
-    """The server's environment: ours minus any real AWS settings, plus dummy credentials."""
+def _server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: ours minus any real AWS settings, plus dummy credentials (and ``extra``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(extra or {})
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-2")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
@@ -146,8 +147,11 @@ def spawn_server(
     detach: bool = True,
     exit_with_pid: int | None = None,
     timeout: float = START_TIMEOUT_SECONDS,
+    extra_env: dict[str, str] | None = None,
 ) -> ServerHandle:
-    """Start the server on a free loopback port (chosen by the OS) and wait until it answers."""
+    """Start the server on a free loopback port (chosen by the OS) and wait until it answers.
+
+    ``extra_env`` reaches the server process, e.g. PIPELINE_DEPLOYER_REALISM to change its realism settings."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     ready_file = state_dir / f"server.ready.{os.getpid()}.{time.monotonic_ns()}.json"
@@ -157,7 +161,7 @@ def spawn_server(
         cmd += ["--exit-with-pid", str(exit_with_pid)]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=str(REPO_ROOT), env=_server_env(), start_new_session=detach)
+                                cwd=str(REPO_ROOT), env=_server_env(extra_env), start_new_session=detach)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -47,6 +47,18 @@ def configure_moto() -> None:
         default_user_config[key] = copy.deepcopy(value)  # type: ignore[literal-required]
 
 
+def apply_realism_to_moto(settings: Any) -> None:
+    """The realism settings moto itself enforces: the Lambda concurrency quota and how long crawls run."""
+    from deploy.common.local_aws.extensions.glue_crawler import CRAWL_SECONDS, set_crawl_seconds
+
+    if settings.enabled:
+        os.environ["MOTO_LAMBDA_CONCURRENCY_QUOTA"] = str(settings.lambda_concurrency_limit)
+        set_crawl_seconds(settings.crawler_run_seconds)
+    else:
+        os.environ.pop("MOTO_LAMBDA_CONCURRENCY_QUOTA", None)
+        set_crawl_seconds(CRAWL_SECONDS)
+
+
 class LocalAwsApp:
     """WSGI wrapper around moto: answers our health check and keeps our config across moto resets."""
 
@@ -101,12 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     from deploy.common.local_aws.extensions.context import LocalContext
     from deploy.common.local_aws.extensions.processes import terminate_all
     from deploy.common.local_aws.manager import default_state_dir
+    from deploy.common.local_aws.realism.middleware import RealismMiddleware
+    from deploy.common.local_aws.realism.settings import from_environment
 
     state_dir = (args.state_dir or default_state_dir()).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
 
     info: dict[str, Any] = {"service": SERVICE_NAME, "pid": os.getpid(), "moto": moto.__version__}
-    app = LocalAwsApp(DomainDispatcherApplication(create_backend_app), info, after_reset=configure_moto)
+    realism = RealismMiddleware(DomainDispatcherApplication(create_backend_app), from_environment(),
+                                hooks=[apply_realism_to_moto])
+    app = LocalAwsApp(realism, info, after_reset=configure_moto)
     server = make_server(args.host, args.port, app, threaded=True)
     port = server.server_port
     endpoint = f"http://{'[::1]' if args.host == '::1' else args.host}:{port}"
@@ -116,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MOTO_PORT"] = str(port)
     configure_moto()
     apply_all(LocalContext(endpoint=endpoint, state_dir=state_dir))
+    apply_realism_to_moto(realism.settings)  # after the extensions registered their own defaults
 
     def _shutdown(signum: int, frame: Any) -> None:
         raise SystemExit(0)

@@ -1,4 +1,4 @@
-"""Glue actions moto 5.2.1 lacks: UpdateJob, UpdateCrawler, GetCrawlerMetrics."""
+"""Glue actions moto 5.2.1 lacks: UpdateJob, UpdateCrawler, GetCrawlerMetrics; DeleteCrawler refuses a running crawler."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.glue.exceptions import CrawlerRunningException
-from moto.glue.models import FakeCrawler, FakeJob
+from moto.glue.models import FakeCrawler, FakeJob, GlueBackend
 from moto.glue.responses import GlueResponse
 
-from deploy.common.local_aws.extensions.patching import add_method
+from deploy.common.local_aws.extensions.patching import add_method, wrap_method
 
 # JobUpdate field -> FakeJob attribute. AWS: "The previous job definition is completely overwritten
 # by this information", so a field missing from JobUpdate is cleared, not kept.
@@ -116,7 +116,16 @@ def _get_crawler_metrics(self: GlueResponse) -> ActionResult:
     return ActionResult({"CrawlerMetricsList": [crawler_metrics(c) for c in crawlers]})
 
 
+def _delete_crawler(original: Any, self: GlueBackend, name: str) -> None:
+    """AWS refuses to delete a crawler while it runs (DeleteCrawler: CrawlerRunningException); moto deletes it."""
+    crawler = self.crawlers.get(name)
+    if crawler is not None and crawler.status != "READY":
+        raise CrawlerRunningException("The operation cannot be performed because the crawler is already running.")
+    original(self, name)
+
+
 def apply() -> None:
+    wrap_method(GlueBackend, "delete_crawler")(_delete_crawler)
     add_method(GlueResponse, "update_job", _update_job)
     add_method(GlueResponse, "update_crawler", _update_crawler)
     add_method(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)

@@ -40,6 +40,11 @@ def _as_dict(original: Any, self: FakeCrawler) -> dict[str, Any]:
     return data
 
 
+def set_crawl_seconds(seconds: float) -> None:
+    """How long a started crawler stays RUNNING (the realism layer sets it; 1 s when realism is off)."""
+    state_manager.register_default_transition("glue::crawl", {"progression": "time", "seconds": seconds})
+
+
 def apply() -> None:
-    state_manager.register_default_transition("glue::crawl", {"progression": "time", "seconds": CRAWL_SECONDS})
+    set_crawl_seconds(CRAWL_SECONDS)
     wrap_method(FakeCrawler, "as_dict")(_as_dict)

@@ -14,15 +14,20 @@ from typing import Callable, Iterable, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from .aws_common import AwsClients
+from . import retry
+from .aws_common import AwsClients, error_code
 from .errors import AwsCallError, ProjectError
 from .plan import Change, FieldChange, Plan, diff_fields
 from .resources.base import ResourceHandler
 from .specs import BucketSpec, Spec, resource_key
 from .state import RecordLocation, acquire_lock, read_record, release_lock, write_record
-from .tagging import PROJECT_TAG, comparable_tags, is_owned_by
+from .tagging import ENVIRONMENT_TAG, PROJECT_TAG, comparable_tags, is_owned_by
 
 RECORD_KIND = "deployment_record"
+# What a create answers when the resource is already there: e.g. a first attempt that AWS carried out
+# but whose answer was lost (a read timeout), retried by botocore.
+ALREADY_EXISTS = frozenset({"EntityAlreadyExists", "AlreadyExistsException", "IdempotentParameterMismatchException",
+                            "StateMachineAlreadyExists", "ResourceAlreadyExistsException", "BucketAlreadyOwnedByYou"})
 # Deletions run after every create/update, consumers before what they use.
 DELETE_ORDER = ("event_rule", "state_machine", "glue_crawler", "glue_job", "lambda_function", "log_group", "s3_object", "iam_role")
 
@@ -57,7 +62,8 @@ class ApplyResult:
         }
 
 
-EventCallback = Callable[[str, Change, Outcome | None], None]
+# (kind, change, detail): "start" (None), "wait" (what is being waited for, a str), "end" (the Outcome).
+EventCallback = Callable[[str, Change, "Outcome | str | None"], None]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -84,6 +90,8 @@ class Engine:
         try:
             with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
                 plan.changes.extend(pool.map(self._plan_one, specs))
+            for kind, handler in self.handlers.items():
+                handler.preflight([c for c in plan.changes if c.kind == kind])
             recorded = read_record(self.clients, self.record)
             kept = self._plan_removals(plan, recorded, {s.key for s in specs})
         except (ClientError, BotoCoreError) as exc:
@@ -199,17 +207,38 @@ class Engine:
         emit("start", change, None)
         started = time.monotonic()
         try:
-            if change.action == "create":
-                handler.create(change.spec)
-            elif change.action == "update":
-                handler.update(change.spec, change.fields)
-            else:
-                handler.delete(change.name)
+            with retry.reporting(lambda message: emit("wait", change, message)):
+                if change.action == "create":
+                    self._create(handler, change)
+                elif change.action == "update":
+                    handler.update(change.spec, change.fields)
+                else:
+                    handler.delete(change.name)
             outcome = Outcome(change, "done", time.monotonic() - started)
         except (ClientError, BotoCoreError, WaiterError, AwsCallError) as exc:
             outcome = Outcome(change, "failed", time.monotonic() - started, describe_error(exc))
         emit("end", change, outcome)
         return outcome
+
+    def _create(self, handler: ResourceHandler, change: Change) -> None:
+        """Create; if AWS says it already exists and its tags say it is ours, adopt it and converge it instead."""
+        try:
+            handler.create(change.spec)
+        except ClientError as exc:
+            if not is_already_exists(exc):
+                raise
+            spec = change.spec
+            tags = handler.read_tags(spec.arn if getattr(spec, "arn", "") else spec.name) or {}
+            ours = all(tags.get(k) == spec.tags.get(k) for k in (PROJECT_TAG, ENVIRONMENT_TAG))
+            untagged_own_bucket = error_code(exc) == "BucketAlreadyOwnedByYou" and PROJECT_TAG not in tags
+            if not (ours or untagged_own_bucket):
+                owner = "/".join(tags.get(k, "?") for k in (PROJECT_TAG, ENVIRONMENT_TAG))
+                raise AwsCallError(f"{change.kind} {change.name} already exists and is not ours (owner tags: {owner}); "
+                                   "remove it or choose another name in the config") from None
+            retry.report(f"already exists ({error_code(exc)}) and is ours: adopting it")
+            adopted = self._plan_one(spec)
+            if adopted.action == "update":
+                handler.update(spec, adopted.fields)
 
     def _write_record(self, plan: Plan, result: ApplyResult) -> None:
         """Record what we own now: every wanted resource plus recorded ones whose deletion did not happen."""
@@ -219,6 +248,12 @@ class Engine:
             return
         target = record_change.fields[0].new if record_change else read_record(self.clients, self.record)
         write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit)
+
+
+def is_already_exists(exc: ClientError) -> bool:
+    code = error_code(exc)
+    message = exc.response.get("Error", {}).get("Message", "")
+    return code in ALREADY_EXISTS or (code == "ResourceConflictException" and "already exist" in message)
 
 
 def check_specs(specs: list[Spec], kinds: Iterable[str]) -> None:

@@ -27,3 +27,7 @@ class AwsCallError(DeployerError):
 
 class LockError(DeployerError):
     """Another deployment holds the environment's lock."""
+
+
+class LimitError(DeployerError):
+    """The plan would break a limit AWS enforces; nothing was changed."""

@@ -66,10 +66,12 @@ class Renderer:
             c.print(f"[dim]{unchanged} resource(s) unchanged.[/]")
         c.print(f"[bold]{plan.summary_line}[/]")
 
-    def event(self, kind: str, change: Change, outcome: Outcome | None) -> None:
+    def event(self, kind: str, change: Change, outcome: Outcome | str | None) -> None:
         verb = {"create": "creating", "update": "updating", "delete": "deleting"}[change.action]
         if kind == "start":
             self.console.print(f"  … {verb} {change.kind} {escape(change.name)}")
+        elif kind == "wait":
+            self.console.print(f"  [dim]… {change.kind} {escape(change.name)}: {escape(str(outcome))}[/]")
         elif outcome and outcome.status == "done":
             self.console.print(f"  [green]✓[/] {change.action}d {change.kind} {escape(change.name)} [dim]({outcome.seconds:.1f}s)[/]")
         elif outcome:

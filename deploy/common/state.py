@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from . import retry
 from .aws_common import AwsClients, error_code
 from .errors import LockError
 
@@ -67,10 +68,14 @@ def acquire_lock(clients: AwsClients, where: RecordLocation) -> str:
               "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     s3 = clients.client("s3")
     try:
-        s3.put_object(Bucket=where.bucket, Key=where.lock_key, Body=json.dumps(holder).encode(), IfNoneMatch="*",
-                      ContentType="application/json", ServerSideEncryption="AES256")
+        # 409 ConditionalRequestConflict: a concurrent write or delete of the key (e.g. the previous holder's
+        # release) was in flight; S3 says retry. 412 PreconditionFailed: the lock exists.
+        retry.call_with_retries(lambda: s3.put_object(
+            Bucket=where.bucket, Key=where.lock_key, Body=json.dumps(holder).encode(), IfNoneMatch="*",
+            ContentType="application/json", ServerSideEncryption="AES256"), retry.S3_CONDITIONAL_CONFLICT,
+            retry.budgets.s3_conflict, where.lock_key)
     except ClientError as exc:
-        if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        if error_code(exc) not in ("PreconditionFailed", "412"):
             raise
         current = _read_lock(clients, where) or {}
         raise LockError(

@@ -1,8 +1,6 @@
-"""Pure parts of planning: diffs, display of nested changes, spec checks, retries, write detection."""
+"""Pure parts of planning: diffs, display of nested changes, spec checks, write detection."""
 import pytest
-from botocore.exceptions import ClientError
 
-from deploy.common import retry
 from deploy.common.aws_common import is_mutating
 from deploy.common.engine import check_specs
 from deploy.common.errors import ProjectError
@@ -44,44 +42,6 @@ def test_check_specs_rejects_duplicates_unknown_dependencies_and_cycles():
     b = RoleSpec(name="b", component="c", depends_on=("iam_role:a",))
     with pytest.raises(ProjectError, match="cycle"):
         check_specs([a, b], {"iam_role"})
-
-
-def _client_error(code, message=""):
-    return ClientError({"Error": {"Code": code, "Message": message}}, "CreateFunction")
-
-
-def test_transient_errors_are_retried_with_bounded_backoff(monkeypatch):
-    delays = []
-    monkeypatch.setattr(retry, "sleep", delays.append)
-    attempts = iter([_client_error("ResourceConflictException"), _client_error("ResourceConflictException"), "ok"])
-
-    def call():
-        item = next(attempts)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    assert retry.call_with_retries(call, retry.UPDATE_IN_PROGRESS) == "ok"
-    assert delays == [1.0, 2.0]
-
-
-def test_other_errors_and_exhausted_retries_raise(monkeypatch):
-    monkeypatch.setattr(retry, "sleep", lambda s: None)
-
-    def denied():
-        raise _client_error("AccessDeniedException", "no")
-
-    with pytest.raises(ClientError):
-        retry.call_with_retries(denied, retry.UPDATE_IN_PROGRESS)
-    calls = []
-
-    def always_conflict():
-        calls.append(1)
-        raise _client_error("ResourceConflictException")
-
-    with pytest.raises(ClientError):
-        retry.call_with_retries(always_conflict, retry.UPDATE_IN_PROGRESS, attempts=3)
-    assert len(calls) == 3
 
 
 @pytest.mark.parametrize("op,mutating", [("GetFunction", False), ("ListTags", False), ("HeadObject", False),

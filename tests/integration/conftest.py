@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import pytest
 
-from deploy.common import retry
 from deploy.common.aws_common import AwsTarget, CallLog
 from deploy.common.deployment import Prepared, connect, prepare
 from deploy.common.engine import ApplyResult, Engine
@@ -17,11 +16,6 @@ from deploy.common.plan import Plan
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_CONFIG = REPO / "deploy" / "config" / "local.json"
 PROJECT_DIR = REPO / "deploy" / "projects" / "fpac_pipeline"
-
-
-@pytest.fixture(autouse=True)
-def _no_real_sleep(monkeypatch):
-    monkeypatch.setattr(retry, "sleep", lambda seconds: None)
 
 
 @pytest.fixture

@@ -47,14 +47,6 @@ def test_throttling_is_retried_by_botocore(runner, write_config):
     assert state["seen"] == 3 + 2  # three jobs, two throttled attempts retried
 
 
-def test_role_not_yet_assumable_is_retried(runner, write_config):
-    hook, state = inject("CreateFunction", "InvalidParameterValueException",
-                         "The role defined for the function cannot be assumed by Lambda.", times=1)
-    plan, result = runner.deploy(write_config(), hooks=[("before-send.lambda.CreateFunction", hook)])
-    assert result.ok, [o.error for o in result.failed]
-    assert state["seen"] == 3 + 1
-
-
 def test_hard_failure_stops_with_a_clear_message_and_a_rerun_converges(runner, write_config, local_aws_client):
     config = write_config()
     hook, _ = inject("CreateJob", "AccessDeniedException", "User is not authorized to perform: glue:CreateJob", times=99)

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from ..aws_common import AwsClients, error_code
 from ..naming import Arns
-from ..plan import FieldChange
+from ..plan import Change, FieldChange
 from ..specs import Spec
 from ..tagging import comparable_tags
 
@@ -44,6 +44,10 @@ class ResourceHandler(ABC):
 
     @abstractmethod
     def delete(self, name: str) -> None: ...
+
+    def preflight(self, changes: list[Change]) -> None:
+        """Refuse (raise a DeployerError) a plan AWS would refuse half-way through its apply: limits that
+        depend on the account, checked with reads once the plan of this kind is known."""
 
     def desired_with_tags(self, spec: Spec) -> dict[str, Any]:
         return {**self.desired(spec), "tags": comparable_tags(spec.tags)}

@@ -4,11 +4,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import retry
+from ..errors import AwsCallError
 from ..plan import FieldChange
 from ..specs import EventRuleSpec
 from .base import ResourceHandler, missing_is_none, tag_delta
 
 TARGET_ID = "primary"
+# Failed entries worth trying again (PutTargets API reference: "too many requests were made at the same time").
+RETRYABLE_ENTRY_ERRORS = frozenset({"ConcurrentModificationException", "InternalException", "ThrottlingException"})
 
 
 class EventRuleHandler(ResourceHandler):
@@ -56,7 +60,34 @@ class EventRuleHandler(ResourceHandler):
     def _put(self, spec: EventRuleSpec, tags: bool) -> None:
         events = self.clients.client("events")
         events.put_rule(**self.put_rule_kwargs(spec, tags))
-        events.put_targets(Rule=spec.name, Targets=[{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}])
+        targets = [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}]
+        self._all_entries(spec.name, "PutTargets", targets,
+                          lambda batch: events.put_targets(Rule=spec.name, Targets=batch), lambda t: t["Id"])
+
+    def _all_entries(self, rule: str, operation: str, entries: list[Any], call: Any, entry_id: Any) -> None:
+        """PutTargets/RemoveTargets answer 200 even when entries fail: retry the failed ones while AWS says
+        it was a passing condition, and fail naming the rule, target and AWS's error code otherwise."""
+        deadline = retry.clock() + retry.budgets.partial_failure
+        attempt = 0
+        while entries:
+            failed = {f["TargetId"]: f for f in call(entries).get("FailedEntries", [])}
+            entries = [e for e in entries if entry_id(e) in failed]
+            if not entries:
+                return
+            attempt += 1
+            delay = retry.backoff(attempt)
+            first = failed[entry_id(entries[0])]
+            if any(failed[entry_id(e)].get("ErrorCode") not in RETRYABLE_ENTRY_ERRORS for e in entries) \
+                    or retry.clock() + delay > deadline:
+                raise AwsCallError(f"event_rule {rule}: {operation} failed for target {first['TargetId']}: "
+                                   f"{first.get('ErrorCode')}: {first.get('ErrorMessage', '')}")
+            retry.report(f"{operation}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} failed "
+                         f"({first.get('ErrorCode')}), retry {attempt} in {delay:.0f}s")
+            retry.sleep(delay)
+
+    def _remove_targets(self, rule: str, ids: list[str]) -> None:
+        events = self.clients.client("events")
+        self._all_entries(rule, "RemoveTargets", ids, lambda batch: events.remove_targets(Rule=rule, Ids=batch), lambda i: i)
 
     def update(self, spec: EventRuleSpec, changes: tuple[FieldChange, ...]) -> None:
         events = self.clients.client("events")
@@ -64,7 +95,7 @@ class EventRuleHandler(ResourceHandler):
             old_targets = next((c.old for c in changes if c.field == "targets"), None) or []
             stale = [t["Id"] for t in old_targets if t["Id"] != TARGET_ID]
             if stale:
-                events.remove_targets(Rule=spec.name, Ids=stale)
+                self._remove_targets(spec.name, stale)
             self._put(spec, tags=False)
         to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
         arn = self.arns.event_rule(spec.name)
@@ -84,5 +115,5 @@ class EventRuleHandler(ResourceHandler):
         events = self.clients.client("events")
         ids = [t["Id"] for t in events.list_targets_by_rule(Rule=name).get("Targets", [])]
         if ids:
-            events.remove_targets(Rule=name, Ids=ids)
+            self._remove_targets(name, ids)
         events.delete_rule(Name=name)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import retry
 from ..plan import FieldChange
+from ..retry import CRAWLER_RUNNING, GLUE_ROLE_NOT_READY, call_with_retries
 from ..specs import CrawlerSpec, GlueDatabaseSpec, GlueJobSpec
 from .base import ResourceHandler, missing_is_none, tag_delta
 
@@ -219,12 +221,37 @@ class CrawlerHandler(_GlueTagged):
         return {"Name": spec.name, "Tags": spec.tags, **definition}
 
     def create(self, spec: CrawlerSpec) -> None:
-        self.clients.client("glue").create_crawler(**self.create_kwargs(spec))
+        kwargs = self.create_kwargs(spec)
+        glue = self.clients.client("glue")
+        call_with_retries(lambda: glue.create_crawler(**kwargs), GLUE_ROLE_NOT_READY,
+                          retry.budgets.role_propagation, spec.role_arn)
 
     def update(self, spec: CrawlerSpec, changes: tuple[FieldChange, ...]) -> None:
         if any(c.field != "tags" for c in changes):
-            self.clients.client("glue").update_crawler(Name=spec.name, **self._definition(spec))
+            glue = self.clients.client("glue")
+            update = lambda: call_with_retries(  # noqa: E731 - a changed role may still be propagating
+                lambda: glue.update_crawler(Name=spec.name, **self._definition(spec)), GLUE_ROLE_NOT_READY,
+                retry.budgets.role_propagation, spec.role_arn)
+            self._when_idle(spec.name, update)
         self._write_tags(spec)
 
     def delete(self, name: str) -> None:
-        self.clients.client("glue").delete_crawler(Name=name)
+        glue = self.clients.client("glue")
+        self._when_idle(name, lambda: glue.delete_crawler(Name=name))
+
+    def _when_idle(self, name: str, call: Any) -> None:
+        """AWS refuses UpdateCrawler/DeleteCrawler while the crawler runs (CrawlerRunningException): wait for
+        it to be READY (bounded, shown as progress), then call; a run starting in between is waited out too."""
+        glue = self.clients.client("glue")
+
+        def idle() -> bool | None:
+            found = missing_is_none(lambda: glue.get_crawler(Name=name), NOT_FOUND)
+            return True if found is None or found["Crawler"].get("State") == "READY" else None
+
+        budget = retry.budgets.crawler_running
+        try:
+            retry.wait_until(idle, budget, f"glue crawler {name} is running; waiting for it to finish")
+        except retry.WaitTimeout:
+            raise retry.WaitTimeout(f"glue crawler {name} is still running after {budget:.0f}s; wait for it or stop it "
+                                    f"(aws glue stop-crawler --name {name}), then deploy again") from None
+        call_with_retries(call, CRAWLER_RUNNING, budget, name)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan import FieldChange
-from ..retry import ROLE_NOT_READY, UPDATE_IN_PROGRESS, call_with_retries
+from .. import retry
+from ..errors import LimitError
+from ..plan import Change, FieldChange
+from ..retry import LAMBDA_ROLE_NOT_READY, LAMBDA_UPDATE_IN_PROGRESS, call_with_retries
 from ..specs import FunctionSpec
 from .base import ResourceHandler, changed, missing_is_none, tag_delta
 
 CONFIG_FIELDS = ("runtime", "handler", "role", "memory_mb", "timeout_seconds", "environment", "description")
 ALIAS_IN_SYNC = "points at the current code and config"
-WAIT = {"Delay": 1, "MaxAttempts": 120}
+# Lambda's own waiters (GetFunction until State Active / LastUpdateStatus Successful), polled every
+# second for up to 10 minutes, as Terraform's create/update timeouts allow.
+WAIT = {"Delay": 1, "MaxAttempts": 600}
+MIN_UNRESERVED_CONCURRENCY = 100  # AWS keeps this many concurrent executions unreserved in every account
 
 
 def _comparable_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +86,27 @@ class FunctionHandler(ResourceHandler):
             "Description": spec.description,
         }
 
+    def preflight(self, changes: list[Change]) -> None:
+        """Refuse a plan whose reserved concurrency would leave fewer than 100 unreserved executions (AWS would
+        refuse PutFunctionConcurrency half-way through the apply). One read, only when reservations change."""
+        moves = [(c, next(f for f in c.fields if f.field == "reserved_concurrency")) for c in changes
+                 if c.action in ("create", "update") and changed(c.fields, "reserved_concurrency")]
+        moves = [(c, f) for c, f in moves if (f.new or 0) != (f.old or 0)]
+        if not moves:
+            return
+        limit = self.clients.client("lambda").get_account_settings()["AccountLimit"]
+        unreserved = limit["UnreservedConcurrentExecutions"] + sum((f.old or 0) - (f.new or 0) for _, f in moves)
+        if unreserved < MIN_UNRESERVED_CONCURRENCY:
+            change, field = max(moves, key=lambda m: m[1].new or 0)
+            raise LimitError(
+                f"lambda_function {change.name}: reserved_concurrency {field.new} would leave {unreserved} of the account's "
+                f"{limit['ConcurrentExecutions']} concurrent executions unreserved; AWS keeps at least "
+                f"{MIN_UNRESERVED_CONCURRENCY} unreserved (lower reserved_concurrency or raise the account quota)")
+
+    def _wait(self, spec: FunctionSpec, waiter: str, what: str) -> None:
+        retry.report(f"waiting for {what}")
+        self.clients.client("lambda").get_waiter(waiter).wait(FunctionName=spec.name, WaiterConfig=WAIT)
+
     @staticmethod
     def create_kwargs(spec: FunctionSpec) -> dict[str, Any]:
         """CreateFunction's parameters (pure: aws_rules checks them against the service model before any call)."""
@@ -90,22 +116,28 @@ class FunctionHandler(ResourceHandler):
     def create(self, spec: FunctionSpec) -> None:
         lam = self.clients.client("lambda")
         kwargs = self.create_kwargs(spec)
-        created = call_with_retries(lambda: lam.create_function(**kwargs), ROLE_NOT_READY)
-        lam.get_waiter("function_active_v2").wait(FunctionName=spec.name, WaiterConfig=WAIT)
+        created = call_with_retries(lambda: lam.create_function(**kwargs), LAMBDA_ROLE_NOT_READY,
+                                    retry.budgets.role_propagation, spec.role_arn)
+        self._wait(spec, "function_active_v2", "the new function to become Active")
         if spec.reserved_concurrency is not None:
             lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
         lam.create_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=created["Version"])
 
     def update(self, spec: FunctionSpec, changes: tuple[FieldChange, ...]) -> None:
         lam = self.clients.client("lambda")
+        in_progress = retry.budgets.update_in_progress
         if changed(changes, "code_sha256", "architecture"):
             call_with_retries(lambda: lam.update_function_code(
-                FunctionName=spec.name, ZipFile=spec.zip_bytes, Architectures=[spec.architecture]), UPDATE_IN_PROGRESS)
-            lam.get_waiter("function_updated_v2").wait(FunctionName=spec.name, WaiterConfig=WAIT)
+                FunctionName=spec.name, ZipFile=spec.zip_bytes, Architectures=[spec.architecture]),
+                LAMBDA_UPDATE_IN_PROGRESS, in_progress)
+            self._wait(spec, "function_updated_v2", "the code update to finish")
         if changed(changes, *CONFIG_FIELDS):
             kwargs = self._config_kwargs(spec)
-            call_with_retries(lambda: lam.update_function_configuration(**kwargs), UPDATE_IN_PROGRESS + ROLE_NOT_READY)
-            lam.get_waiter("function_updated_v2").wait(FunctionName=spec.name, WaiterConfig=WAIT)
+            update_config = lambda: call_with_retries(  # noqa: E731 - a role in the update may still be propagating
+                lambda: lam.update_function_configuration(**kwargs), LAMBDA_ROLE_NOT_READY, retry.budgets.role_propagation,
+                spec.role_arn)
+            call_with_retries(update_config, LAMBDA_UPDATE_IN_PROGRESS, in_progress)
+            self._wait(spec, "function_updated_v2", "the configuration update to finish")
         if changed(changes, "reserved_concurrency"):
             if spec.reserved_concurrency is None:
                 lam.delete_function_concurrency(FunctionName=spec.name)
@@ -117,7 +149,8 @@ class FunctionHandler(ResourceHandler):
 
     def _publish(self, spec: FunctionSpec) -> None:
         lam = self.clients.client("lambda")
-        version = call_with_retries(lambda: lam.publish_version(FunctionName=spec.name), UPDATE_IN_PROGRESS)["Version"]
+        version = call_with_retries(lambda: lam.publish_version(FunctionName=spec.name), LAMBDA_UPDATE_IN_PROGRESS,
+                                    retry.budgets.update_in_progress)["Version"]
         alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
         if alias is None:
             lam.create_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=version)

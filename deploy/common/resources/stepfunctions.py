@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import retry
 from ..normalize import normalize_definition
 from ..plan import FieldChange
-from ..retry import ROLE_NOT_READY, call_with_retries
+from ..retry import SFN_ROLE_NOT_READY, call_with_retries
 from ..specs import StateMachineSpec
 from .base import ResourceHandler, missing_is_none, tag_delta
 
@@ -34,7 +35,8 @@ class StateMachineHandler(ResourceHandler):
             "tracing": spec.tracing,
         }
 
-    def read(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+    def _described(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+        """The comparable fields DescribeStateMachine shows (tags aside), or None when there is no such machine."""
         sfn = self.clients.client("stepfunctions")
         found = missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=spec.arn), *NOT_FOUND)
         if found is None:
@@ -47,8 +49,11 @@ class StateMachineHandler(ResourceHandler):
             "role": found.get("roleArn"),
             "logging": logging,
             "tracing": bool((found.get("tracingConfiguration") or {}).get("enabled", False)),
-            "tags": self.read_tags(spec.arn) or {},
         }
+
+    def read(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+        described = self._described(spec)
+        return None if described is None else {**described, "tags": self.read_tags(spec.arn) or {}}
 
     @staticmethod
     def create_kwargs(spec: StateMachineSpec) -> dict[str, Any]:
@@ -66,7 +71,8 @@ class StateMachineHandler(ResourceHandler):
     def create(self, spec: StateMachineSpec) -> None:
         sfn = self.clients.client("stepfunctions")
         kwargs = self.create_kwargs(spec)
-        call_with_retries(lambda: sfn.create_state_machine(**kwargs), ROLE_NOT_READY)
+        call_with_retries(lambda: sfn.create_state_machine(**kwargs), SFN_ROLE_NOT_READY, retry.budgets.role_propagation,
+                          spec.role_arn)
 
     def update(self, spec: StateMachineSpec, changes: tuple[FieldChange, ...]) -> None:
         sfn = self.clients.client("stepfunctions")
@@ -78,12 +84,21 @@ class StateMachineHandler(ResourceHandler):
                 "loggingConfiguration": self._logging(spec),
                 "tracingConfiguration": {"enabled": spec.tracing},
             }
-            call_with_retries(lambda: sfn.update_state_machine(**kwargs), ROLE_NOT_READY)
+            call_with_retries(lambda: sfn.update_state_machine(**kwargs), SFN_ROLE_NOT_READY, retry.budgets.role_propagation,
+                              spec.role_arn)
+            self._wait_until_visible(spec)
         to_set, to_remove = tag_delta(self.read_tags(spec.arn), spec.tags)
         if to_set:
             sfn.tag_resource(resourceArn=spec.arn, tags=[{"key": k, "value": v} for k, v in sorted(to_set.items())])
         if to_remove:
             sfn.untag_resource(resourceArn=spec.arn, tagKeys=to_remove)
+
+    def _wait_until_visible(self, spec: StateMachineSpec) -> None:
+        """DescribeStateMachine is eventually consistent: wait until it shows the update, so the next plan is
+        empty (Terraform does the same after UpdateStateMachine)."""
+        wanted = self.desired(spec)
+        retry.wait_until(lambda: True if self._described(spec) == wanted else None, retry.budgets.read_after_write,
+                         f"state machine {spec.name}: waiting for reads to show the update", interval=0.5)
 
     def _arn(self, name_or_arn: str) -> str:
         return name_or_arn if name_or_arn.startswith("arn:") else self.arns.state_machine(name_or_arn)

@@ -349,3 +349,10 @@ def test_the_schema_carries_the_tag_rules_for_editors():
     jsonschema.validate({**doc, "tags": {"cost center": "ünïcode ok"}}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**doc, "tags": {"cost#center": "x"}}, schema)
+
+
+@pytest.mark.parametrize("command", [["plan"], ["deploy", "--yes"], ["deployer-policy"]])
+def test_plan_and_deploy_reject_before_any_aws_call_too(tmp_path, no_aws, command):
+    path = _write(tmp_path, _tags(6))
+    code, _, err = _run([*command, "--config", str(path), "--project-type", "fpac"])
+    assert code == 1 and f"{path}: tags: s3_object " in err

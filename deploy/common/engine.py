@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from . import retry
 from .aws_common import AwsClients, error_code
-from .errors import AwsCallError, ProjectError
+from .errors import AwsCallError, DeployerError, ProjectError
 from .plan import Change, FieldChange, Plan, diff_fields
 from .resources.base import ResourceHandler
 from .specs import BucketSpec, Spec, resource_key
@@ -67,6 +67,8 @@ EventCallback = Callable[[str, Change, "Outcome | str | None"], None]
 
 
 def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, DeployerError):
+        return str(exc)
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()

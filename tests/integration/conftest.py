@@ -45,12 +45,12 @@ class Runner:
         target = AwsTarget(region=prepared.region, endpoint_url=self.endpoint)
         return connect(prepared, call_log=self.calls, event_hooks=hooks, target=target)
 
-    def deploy(self, config: Path, specs_filter=None, hooks=None) -> tuple[Plan, ApplyResult]:
+    def deploy(self, config: Path, specs_filter=None, hooks=None, on_event=None) -> tuple[Plan, ApplyResult]:
         prepared = prepare(config, "us-east-2", "fpac")
         specs = specs_filter(prepared.specs) if specs_filter else prepared.specs
         engine = self.engine(prepared, hooks)
         plan = engine.plan(specs)
-        return plan, engine.apply(plan)
+        return plan, engine.apply(plan, on_event=on_event)
 
 
 @pytest.fixture

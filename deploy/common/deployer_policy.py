@@ -90,7 +90,11 @@ def deployer_policy(specs: list[Spec], arns: Arns, record: RecordLocation) -> di
                   sorted({arns.executions(s.name) for s in specs if isinstance(s, StateMachineSpec)})),
         # AWS authorises these only on "*": the account check, listing log groups by prefix,
         # creating a crawler, and the log delivery a state machine with logging needs.
-        statement("AccountAndListing", ["sts:GetCallerIdentity", "logs:DescribeLogGroups"], "*"),
+        statement("AccountAndListing", ["sts:GetCallerIdentity", "logs:DescribeLogGroups",
+                                        # the plan's concurrency check, only where reservations exist to grow
+                                        *(["lambda:GetAccountSettings"] if any(
+                                            isinstance(s, FunctionSpec) and s.reserved_concurrency for s in specs) else [])],
+                  "*"),
         statement("CreateCrawlers", ["glue:CreateCrawler"], "*"),
         statement("StateMachineLogDelivery", ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                                               "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",

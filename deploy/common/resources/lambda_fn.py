@@ -92,8 +92,8 @@ class FunctionHandler(ResourceHandler):
         moves = [(c, next(f for f in c.fields if f.field == "reserved_concurrency")) for c in changes
                  if c.action in ("create", "update") and changed(c.fields, "reserved_concurrency")]
         moves = [(c, f) for c, f in moves if (f.new or 0) != (f.old or 0)]
-        if not moves:
-            return
+        if sum((f.new or 0) - (f.old or 0) for _, f in moves) <= 0:
+            return  # reservations only shrink: more stays unreserved
         limit = self.clients.client("lambda").get_account_settings()["AccountLimit"]
         unreserved = limit["UnreservedConcurrentExecutions"] + sum((f.old or 0) - (f.new or 0) for _, f in moves)
         if unreserved < MIN_UNRESERVED_CONCURRENCY:

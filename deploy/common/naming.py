@@ -75,3 +75,8 @@ class Arns:
 
     def event_rule(self, name: str) -> str:
         return self._regional("events", f"rule/{name}")
+
+
+def role_name(role_arn: str) -> str:
+    """A role's name from its ARN (any path dropped), for messages."""
+    return role_arn.rsplit("/", 1)[-1]

@@ -98,7 +98,7 @@ def report(message: str) -> None:
         callback(message)
 
 
-def backoff(attempt: int, base: float = 1.0, cap: float = 10.0) -> float:
+def backoff(attempt: int, base: float = 0.5, cap: float = 5.0) -> float:
     return min(cap, base * 2 ** (attempt - 1))
 
 
@@ -119,7 +119,7 @@ def call_with_retries(call: Callable[[], T], transient: tuple[Transient, ...], b
             if clock() + delay > deadline:
                 raise
             report(f"{match.why}{f' ({what})' if what else ''}: {exc.response['Error'].get('Code')}, "
-                   f"retry {attempt} in {delay:.0f}s")
+                   f"retry {attempt} in {delay:.1f}s")
             sleep(delay)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from .. import retry
 from ..plan import FieldChange
+from ..naming import role_name
 from ..retry import CRAWLER_RUNNING, GLUE_ROLE_NOT_READY, call_with_retries
 from ..specs import CrawlerSpec, GlueDatabaseSpec, GlueJobSpec
 from .base import ResourceHandler, missing_is_none, tag_delta
@@ -224,14 +225,14 @@ class CrawlerHandler(_GlueTagged):
         kwargs = self.create_kwargs(spec)
         glue = self.clients.client("glue")
         call_with_retries(lambda: glue.create_crawler(**kwargs), GLUE_ROLE_NOT_READY,
-                          retry.budgets.role_propagation, spec.role_arn)
+                          retry.budgets.role_propagation, role_name(spec.role_arn))
 
     def update(self, spec: CrawlerSpec, changes: tuple[FieldChange, ...]) -> None:
         if any(c.field != "tags" for c in changes):
             glue = self.clients.client("glue")
             update = lambda: call_with_retries(  # noqa: E731 - a changed role may still be propagating
                 lambda: glue.update_crawler(Name=spec.name, **self._definition(spec)), GLUE_ROLE_NOT_READY,
-                retry.budgets.role_propagation, spec.role_arn)
+                retry.budgets.role_propagation, role_name(spec.role_arn))
             self._when_idle(spec.name, update)
         self._write_tags(spec)
 

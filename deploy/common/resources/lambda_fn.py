@@ -7,6 +7,7 @@ from typing import Any
 from .. import retry
 from ..errors import LimitError
 from ..plan import Change, FieldChange
+from ..naming import role_name
 from ..retry import LAMBDA_ROLE_NOT_READY, LAMBDA_UPDATE_IN_PROGRESS, call_with_retries
 from ..specs import FunctionSpec
 from .base import ResourceHandler, changed, missing_is_none, tag_delta
@@ -117,7 +118,7 @@ class FunctionHandler(ResourceHandler):
         lam = self.clients.client("lambda")
         kwargs = self.create_kwargs(spec)
         created = call_with_retries(lambda: lam.create_function(**kwargs), LAMBDA_ROLE_NOT_READY,
-                                    retry.budgets.role_propagation, spec.role_arn)
+                                    retry.budgets.role_propagation, role_name(spec.role_arn))
         self._wait(spec, "function_active_v2", "the new function to become Active")
         if spec.reserved_concurrency is not None:
             lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
@@ -135,7 +136,7 @@ class FunctionHandler(ResourceHandler):
             kwargs = self._config_kwargs(spec)
             update_config = lambda: call_with_retries(  # noqa: E731 - a role in the update may still be propagating
                 lambda: lam.update_function_configuration(**kwargs), LAMBDA_ROLE_NOT_READY, retry.budgets.role_propagation,
-                spec.role_arn)
+                role_name(spec.role_arn))
             call_with_retries(update_config, LAMBDA_UPDATE_IN_PROGRESS, in_progress)
             self._wait(spec, "function_updated_v2", "the configuration update to finish")
         if changed(changes, "reserved_concurrency"):

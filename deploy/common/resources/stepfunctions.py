@@ -7,6 +7,7 @@ from typing import Any
 from .. import retry
 from ..normalize import normalize_definition
 from ..plan import FieldChange
+from ..naming import role_name
 from ..retry import SFN_ROLE_NOT_READY, call_with_retries
 from ..specs import StateMachineSpec
 from .base import ResourceHandler, missing_is_none, tag_delta
@@ -72,7 +73,7 @@ class StateMachineHandler(ResourceHandler):
         sfn = self.clients.client("stepfunctions")
         kwargs = self.create_kwargs(spec)
         call_with_retries(lambda: sfn.create_state_machine(**kwargs), SFN_ROLE_NOT_READY, retry.budgets.role_propagation,
-                          spec.role_arn)
+                          role_name(spec.role_arn))
 
     def update(self, spec: StateMachineSpec, changes: tuple[FieldChange, ...]) -> None:
         sfn = self.clients.client("stepfunctions")
@@ -85,7 +86,7 @@ class StateMachineHandler(ResourceHandler):
                 "tracingConfiguration": {"enabled": spec.tracing},
             }
             call_with_retries(lambda: sfn.update_state_machine(**kwargs), SFN_ROLE_NOT_READY, retry.budgets.role_propagation,
-                              spec.role_arn)
+                              role_name(spec.role_arn))
             self._wait_until_visible(spec)
         to_set, to_remove = tag_delta(self.read_tags(spec.arn), spec.tags)
         if to_set:

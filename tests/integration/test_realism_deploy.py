@@ -183,3 +183,43 @@ def test_reserved_concurrency_beyond_the_account_limit_fails_the_plan_before_any
                                          r"the account's 120 concurrent executions unreserved"):
         engine.plan(prepare(config, "us-east-2", "fpac").specs)
     assert runner.calls.writes == []
+
+
+def test_following_a_run_stays_within_tight_step_functions_throttles(clean_aws_endpoint, realism, local_aws_client):
+    """GetExecutionHistory/ListExecutions limited to a few calls a second: `run`'s follower reads only new
+    events and backs off, and botocore's retry mode absorbs what is still throttled."""
+    import datetime as dt
+    import json
+
+    from deploy.common.aws_common import AwsClients, AwsTarget, CallLog
+    from deploy.common.executions import follow_execution, wait_for_execution
+
+    realism(iam_propagation_seconds=0, throttles={"states:GetExecutionHistory": [2, 0.5], "states:ListExecutions": [2, 0.5]})
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                                                      "Action": "sts:AssumeRole"}]}
+    role = local_aws_client("iam").create_role(RoleName="follow", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    definition = {"StartAt": "First", "States": {"First": {"Type": "Wait", "Seconds": 2, "Next": "Second"},
+                                                 "Second": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
+                                                 "Done": {"Type": "Succeed"}}}
+    machine = local_aws_client("stepfunctions").create_state_machine(
+        name="follow", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    local_aws_client("stepfunctions").start_execution(stateMachineArn=machine, input="{}")
+
+    calls = CallLog()
+    throttled = []
+
+    def count_throttles(response=None, **_):
+        if response and (response[1] or {}).get("Error", {}).get("Code") == "ThrottlingException":
+            throttled.append(1)
+
+    sfn = AwsClients(AwsTarget(region="us-east-2", endpoint_url=clean_aws_endpoint), call_log=calls,
+                     event_hooks=[("needs-retry.sfn", count_throttles)]).client("stepfunctions")
+    seen = []
+    arn = wait_for_execution(sfn, machine, started_after=started, timeout=30)
+    final = follow_execution(sfn, arn, seen.append, timeout=60)
+    assert final["status"] == "SUCCEEDED"
+    entered = [e["stateEnteredEventDetails"]["name"] for e in seen if e["type"].endswith("StateEntered")]
+    assert entered == ["First", "Second", "Done"], "each event once, in order"
+    assert sum(1 for _, op in calls.calls if op == "GetExecutionHistory") <= 12
+    assert throttled, "the bucket was small enough that some reads were throttled, and retried"

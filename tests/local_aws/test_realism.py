@@ -218,3 +218,15 @@ def test_realism_off_answers_like_plain_moto(aws, realism):
     created = _function(aws("lambda"), _role(aws("iam"), "r", "lambda"))
     assert created["State"] == "Active"
     assert aws("lambda").get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 1000, "a moto gap stays filled"
+
+
+def test_an_s3_object_takes_at_most_10_tags(aws):
+    """The deployer adds 5 tags of its own, so a config may add at most 5 (validate checks; AWS refuses more)."""
+    from urllib.parse import urlencode
+
+    s3 = aws("s3")
+    create_bucket(s3, "tag-limit-bucket")
+    s3.put_object(Bucket="tag-limit-bucket", Key="ten", Body=b"x", Tagging=urlencode({f"k{i}": "v" for i in range(10)}))
+    status, _, message = _error(lambda: s3.put_object(Bucket="tag-limit-bucket", Key="eleven", Body=b"x",
+                                                      Tagging=urlencode({f"k{i}": "v" for i in range(11)})))
+    assert (status, message) == (400, "Object tags cannot be greater than 10")

@@ -82,7 +82,7 @@ class EventRuleHandler(ResourceHandler):
                 raise AwsCallError(f"event_rule {rule}: {operation} failed for target {first['TargetId']}: "
                                    f"{first.get('ErrorCode')}: {first.get('ErrorMessage', '')}")
             retry.report(f"{operation}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} failed "
-                         f"({first.get('ErrorCode')}), retry {attempt} in {delay:.0f}s")
+                         f"({first.get('ErrorCode')}), retry {attempt} in {delay:.1f}s")
             retry.sleep(delay)
 
     def _remove_targets(self, rule: str, ids: list[str]) -> None:

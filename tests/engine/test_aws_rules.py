@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from click.testing import CliRunner
 
@@ -25,15 +24,6 @@ from deploy.common.specs import FunctionSpec, GlueJobSpec, ObjectSpec, RoleSpec
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 REPO = Path(__file__).resolve().parents[2]
 FPAC = ("projects", "fpac")
-
-
-@pytest.fixture
-def no_aws(monkeypatch):
-    """Any attempt to build an AWS client fails the test."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("an AWS client was created while validating")
-    monkeypatch.setattr(boto3.Session, "client", forbidden)
-    monkeypatch.setattr(boto3, "client", forbidden)
 
 
 def _set(*path_and_value):

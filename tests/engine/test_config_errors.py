@@ -3,7 +3,6 @@ import copy
 import json
 from pathlib import Path
 
-import boto3
 import pytest
 from click.testing import CliRunner
 
@@ -55,15 +54,6 @@ CASES = [
     ("unknown project section", _set(["projects", "fpacc"], {}), "projects.fpacc: unknown project"),
     ("wrong type", _set(["regions"], "us-east-2"), "regions: Input should be a valid list"),
 ]
-
-
-@pytest.fixture
-def no_aws(monkeypatch):
-    """Any attempt to build an AWS client fails the test."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("an AWS client was created while validating")
-    monkeypatch.setattr(boto3.Session, "client", forbidden)
-    monkeypatch.setattr(boto3, "client", forbidden)
 
 
 def _run(args):

@@ -230,8 +230,8 @@ class Engine:
             if not is_already_exists(exc):
                 raise
             spec = change.spec
-            tags = handler.read_tags(spec.arn if getattr(spec, "arn", "") else spec.name) or {}
-            ours = all(tags.get(k) == spec.tags.get(k) for k in (PROJECT_TAG, ENVIRONMENT_TAG))
+            tags = handler.read_tags(spec.name) or {}
+            ours = is_owned_by(tags, spec.tags.get(PROJECT_TAG, ""), spec.tags.get(ENVIRONMENT_TAG, ""))
             untagged_own_bucket = error_code(exc) == "BucketAlreadyOwnedByYou" and PROJECT_TAG not in tags
             if not (ours or untagged_own_bucket):
                 owner = "/".join(tags.get(k, "?") for k in (PROJECT_TAG, ENVIRONMENT_TAG))

@@ -38,3 +38,24 @@ def test_start_status_stop_cycle(tmp_path: Path) -> None:
     assert stopped.exit_code == 0 and stopped.output.strip() == "local AWS stopped"
     again = runner.invoke(local, ["stop", *args])
     assert again.exit_code == 0 and again.output.strip() == "local AWS was not running"
+
+
+def test_start_sets_the_realism_of_the_running_server(tmp_path: Path) -> None:
+    from deploy.common.local_aws.admin import get_realism
+
+    runner = CliRunner()
+    args = ["--state-dir", str(tmp_path)]
+    started = runner.invoke(local, ["start", *args, "--realism", "off"])
+    try:
+        assert started.exit_code == 0, started.output
+        assert started.output.splitlines()[-1] == "realism off"
+        endpoint = json.loads((tmp_path / manager.STATE_FILE).read_text())["endpoint"]
+        assert get_realism(endpoint)["enabled"] is False
+        tuned = runner.invoke(local, ["start", *args, "--realism", '{"enabled": true, "iam_propagation_seconds": 9}'])
+        assert tuned.exit_code == 0 and "iam_propagation_seconds=9.0" in tuned.output
+        bad = runner.invoke(local, ["start", *args, "--realism", "sometimes"])
+        assert bad.exit_code == 2 and "must be 'on', 'off' or a JSON object" in bad.output
+        unknown = runner.invoke(local, ["start", *args, "--realism", '{"typo": 1}'])
+        assert unknown.exit_code == 1 and "unknown realism setting 'typo'" in unknown.output
+    finally:
+        runner.invoke(local, ["stop", *args])

@@ -71,7 +71,11 @@ def set_realism(endpoint: str, overrides: dict[str, Any], from_defaults: bool = 
     """Change the realism settings of a running server (``from_defaults``: start from its start-up values)."""
     code, raw = _request(endpoint, "POST", REALISM_PATH + ("?base=defaults" if from_defaults else ""), overrides)
     if code != 200:
-        raise LocalAwsError(f"local AWS at {endpoint}: realism settings refused (HTTP {code}): {raw[:300]!r}")
+        try:
+            reason = json.loads(raw)["error"]
+        except (ValueError, KeyError, TypeError):
+            reason = f"HTTP {code}: {raw[:300]!r}"
+        raise LocalAwsError(f"local AWS at {endpoint}: realism settings refused: {reason}")
     return json.loads(raw)
 
 

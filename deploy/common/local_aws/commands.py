@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import click
 
-from deploy.common.local_aws.admin import LocalAwsError
+from deploy.common.local_aws.admin import LocalAwsError, set_realism
 from deploy.common.local_aws.manager import ensure_running, status, stop
 
 _STATE_DIR = click.option(
@@ -23,15 +24,37 @@ def local() -> None:
     """The embedded local AWS (moto server plus our extensions) used by --env local."""
 
 
+def _realism_overrides(value: str) -> dict:
+    """'on', 'off', or a JSON object of realism settings (see README, Realism)."""
+    if value in ("on", "off"):
+        return {"enabled": value == "on"}
+    try:
+        overrides = json.loads(value)
+    except ValueError:
+        overrides = None
+    if not isinstance(overrides, dict):
+        raise click.BadParameter("must be 'on', 'off' or a JSON object such as '{\"iam_propagation_seconds\": 10}'")
+    return overrides
+
+
 @local.command("start")
 @_STATE_DIR
-def start_cmd(state_dir: Path | None) -> None:
+@click.option("--realism", default=None, metavar="on|off|JSON",
+              help="AWS's delays and refusals (on by default): 'off', 'on', or settings as JSON, e.g. "
+                   "'{\"iam_propagation_seconds\": 10}'. Applies to the running server too.")
+def start_cmd(state_dir: Path | None, realism: str | None) -> None:
     """Start the local AWS server, or reuse the running one."""
+    overrides = _realism_overrides(realism) if realism is not None else None
     try:
         endpoint = ensure_running(state_dir)
+        if overrides is not None:
+            settings = set_realism(endpoint, overrides)
     except LocalAwsError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"local AWS running at {endpoint}")
+    if overrides is not None:
+        click.echo("realism " + ("on: " + ", ".join(f"{k}={v}" for k, v in settings.items() if k.endswith("seconds"))
+                                 if settings["enabled"] else "off"))
 
 
 @local.command("status")

@@ -99,23 +99,37 @@ def plan(config_path: Path, region: str | None, project: str, output: str) -> No
     sys.exit(EXIT_CHANGES if the_plan.has_changes else EXIT_OK)
 
 
+APPROVED_PLAN = click.option(
+    "--approved-plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="A `plan --output json` file that was reviewed: apply only if the fresh plan makes exactly those changes.")
+
+
 @cli.command()
 @target_options
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (for Jenkins and scripts).")
-@click.option("--approved-plan", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="A `plan --output json` file that was reviewed: apply only if the fresh plan makes exactly those changes.")
-def deploy(config_path: Path, region: str | None, project: str, output: str, yes: bool, approved_plan: Path | None) -> None:
+@APPROVED_PLAN
+@click.option("--adopt", "adopt", multiple=True, metavar="KIND:NAME",
+              help="Take over a resource whose tags name another project or environment (the plan shows it as a conflict).")
+def deploy(config_path: Path, region: str | None, project: str, output: str, yes: bool, approved_plan: Path | None,
+           adopt: tuple[str, ...]) -> None:
     """Plan, confirm, apply. A second run with nothing changed makes no writes and says so."""
     from .common.deployment import connect, prepare
-    from .common.plan import check_approved
 
     approved = load_approved_plan(approved_plan) if approved_plan else None
     prepared = prepare(config_path, region, project)
-    engine = connect(prepared)
+    engine = connect(prepared, adopt=adopt)
     the_plan = engine.plan(prepared.specs)
+    check_and_apply(engine, the_plan, output, yes, approved, approved_plan, config_path, project)
+
+
+def check_and_apply(engine: Engine, the_plan: Plan, output: str, yes: bool, approved: dict[str, Any] | None,
+                    approved_path: Path | None, config_path: Path, project: str) -> None:
+    from .common.plan import check_approved
+
     if approved is not None:
-        check_approved(the_plan, approved, str(approved_plan))
-    apply_confirmed(engine, the_plan, output, yes, lambda: click.confirm("Apply these changes?", default=False))
+        check_approved(the_plan, approved, str(approved_path))
+    apply_confirmed(engine, the_plan, output, yes, lambda: click.confirm("Apply these changes?", default=False),
+                    unlock_hint=f"--config {config_path} --project-type {project}")
 
 
 @cli.command()
@@ -132,13 +146,17 @@ def destroy(config_path: Path, region: str | None, project: str, output: str, ye
     prepared = prepare(config_path, region, project)
     engine = connect(prepared)
     the_plan = engine.plan([])
+    the_plan.operation = "destroy"
     environment = prepared.config.environment
     apply_confirmed(engine, the_plan, output, yes,
-                    lambda: click.prompt(f"Type the environment name ({environment}) to destroy", default="") == environment)
+                    lambda: click.prompt(f"Type the environment name ({environment}) to destroy", default="") == environment,
+                    unlock_hint=f"--config {config_path} --project-type {project}")
 
 
-def apply_confirmed(engine: Engine, the_plan: Plan, output: str, yes: bool, confirm: Callable[[], bool]) -> None:
-    """Show the plan; when it has changes, confirm (or --yes), apply, summarise. Exit 1 if the apply failed."""
+def apply_confirmed(engine: Engine, the_plan: Plan, output: str, yes: bool, confirm: Callable[[], bool],
+                    unlock_hint: str = "") -> None:
+    """Show the plan; when it has changes, confirm (or --yes), apply, summarise. Exit 1 if the apply failed
+    or its lock could not be released."""
     from .common.render import Renderer
 
     renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
@@ -155,6 +173,10 @@ def apply_confirmed(engine: Engine, the_plan: Plan, output: str, yes: bool, conf
     if output == "json":
         outcome = result.to_json() if result else {"ok": True, "results": []}
         click.echo(json.dumps({"plan": the_plan.to_json(), "result": outcome}, indent=2))
+    if result is not None and result.lock_left:
+        lock_id, why = result.lock_left
+        fail(f"the {the_plan.operation} {'succeeded' if result.ok else 'failed'} (history {result.history_id}), but its lock "
+             f"could not be released ({why}); release it with: deploy.py unlock {unlock_hint} --lock-id {lock_id}".replace("  ", " "))
     if result is not None and not result.ok:
         sys.exit(EXIT_ERROR)
 
@@ -233,6 +255,83 @@ def unlock(config_path: Path, region: str | None, project: str, output: str, loc
     engine = connect(prepared)
     release_lock(engine.clients, prepared.record, lock_id)
     click.echo(f"released lock {lock_id} of {project}/{prepared.config.environment}")
+
+
+@cli.command()
+@target_options
+@click.argument("words", nargs=-1, metavar="[show ID]")
+@click.option("--limit", default=20, show_default=True, help="How many of the newest entries to list.")
+def history(config_path: Path, region: str | None, project: str, output: str, words: tuple[str, ...], limit: int) -> None:
+    """Who deployed what, when, from which commit: the newest deployments, or `history show ID` for one in full."""
+    from .common.deployment import connect, prepare
+    from .common.history import load_entry, recent_entries
+    from .common.render import Renderer
+
+    if words and (words[0] != "show" or len(words) != 2):
+        raise click.UsageError("expected no argument (the list) or: show ID")
+    prepared = prepare(config_path, region, project)
+    engine = connect(prepared)
+    renderer = Renderer()
+    if words:
+        entry = load_entry(engine.clients, prepared.record, words[1])
+        click.echo(json.dumps(entry.to_json(), indent=2, default=str)) if output == "json" else renderer.history_entry(entry)
+        return
+    entries = recent_entries(engine.clients, prepared.record, limit)
+    if output == "json":
+        click.echo(json.dumps([{k: v for k, v in e.to_json().items() if k not in ("start", "changes", "end")}
+                               for e in entries], indent=2, default=str))
+    else:
+        renderer.history(entries, f"{project} in {prepared.config.environment} ({prepared.region})")
+
+
+@cli.command()
+@target_options
+@click.option("--to", "entry_id", required=True, help="The history entry to go back to (see `deploy.py history`).")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@click.option("--plan-only", is_flag=True, help="Show (or with --output json, write) the rollback plan; change nothing. "
+                                                "Exit 0: nothing to roll back, 2: changes.")
+@APPROVED_PLAN
+def rollback(config_path: Path, region: str | None, project: str, output: str, entry_id: str, yes: bool, plan_only: bool,
+             approved_plan: Path | None) -> None:
+    """Serve again what a past deployment deployed: Lambda aliases back to their recorded versions (no upload),
+    Glue scripts to their recorded S3 versions, the other resources to their recorded settings."""
+    from .common.deployment import connect, prepare
+    from .common.history import load_entry
+    from .common.render import Renderer
+    from .common.rollback import rollback_plan
+
+    approved = load_approved_plan(approved_plan) if approved_plan else None
+    prepared = prepare(config_path, region, project)
+    engine = connect(prepared)
+    the_plan = rollback_plan(engine, load_entry(engine.clients, prepared.record, entry_id))
+    if plan_only:
+        click.echo(json.dumps({"plan": the_plan.to_json()}, indent=2)) if output == "json" else Renderer().plan(the_plan)
+        sys.exit(EXIT_CHANGES if the_plan.has_changes else EXIT_OK)
+    check_and_apply(engine, the_plan, output, yes, approved, approved_plan, config_path, project)
+
+
+@cli.command()
+@target_options
+def drift(config_path: Path, region: str | None, project: str, output: str) -> None:
+    """Compare what is live with what the last successful deployment deployed, field by field.
+
+    Exit 0: no drift, 2: drift (for a scheduled Jenkins job), 1: error or no successful deployment yet."""
+    from .common.deployment import connect, prepare
+    from .common.history import last_successful
+    from .common.render import Renderer
+    from .common.rollback import drift as find_drift
+
+    prepared = prepare(config_path, region, project)
+    engine = connect(prepared)
+    entry = last_successful(engine.clients, prepared.record)
+    if entry is None:
+        raise DeployerError(f"{project}/{prepared.config.environment}: no successful deployment in the history to compare with")
+    changes = find_drift(engine, entry)
+    if output == "json":
+        click.echo(json.dumps({"compared_with": entry.id, "drift": [c.to_json() for c in changes]}, indent=2))
+    else:
+        Renderer().drift(changes, entry.id)
+    sys.exit(EXIT_CHANGES if changes else EXIT_OK)
 
 
 @cli.command()

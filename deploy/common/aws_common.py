@@ -71,6 +71,7 @@ class AwsClients:
         self._event_hooks = list(event_hooks or [])
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
+        self.identity: dict[str, str] = {}  # who the credentials are, once caller_account() has asked STS
         self._config = Config(
             region_name=target.region,
             user_agent_extra=USER_AGENT,
@@ -130,10 +131,13 @@ class AwsClients:
         self.call_log.record(model.service_model.service_name, model.name)
 
     def caller_account(self) -> str:
+        """The account of the credentials; also keeps the caller's identity (``identity``: Account, Arn, UserId)."""
         try:
-            return self.client("sts").get_caller_identity()["Account"]
+            found = self.client("sts").get_caller_identity()
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(f"sts:GetCallerIdentity failed (are credentials set for region {self.target.region}?): {exc}") from None
+        self.identity = {k: found[k] for k in ("Account", "Arn", "UserId") if k in found}
+        return found["Account"]
 
 
 class _FixedCredentials(CredentialProvider):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,6 +16,7 @@ from .aws_common import AwsClients, AwsTarget, CallLog, check_account
 from .config import EnvironmentConfig, check_region, load_config, project_settings
 from .context import ProjectContext
 from .engine import Engine, check_specs
+from .history import Provenance
 from .errors import AwsCallError, ConfigError, DeployerError
 from .iam_policies import check_policies
 from .naming import Arns, partition_for
@@ -97,12 +98,17 @@ def aws_target(prepared: Prepared) -> AwsTarget:
 
 
 def connect(prepared: Prepared, call_log: CallLog | None = None,
-            event_hooks: list[tuple[str, Callable[..., Any]]] | None = None, target: AwsTarget | None = None) -> Engine:
-    """Clients for the config's account, checked by the account guard, and the engine over them."""
+            event_hooks: list[tuple[str, Callable[..., Any]]] | None = None, target: AwsTarget | None = None,
+            adopt: Iterable[str] = ()) -> Engine:
+    """Clients for the config's account, checked by the account guard, and the engine over them.
+
+    ``adopt``: 'kind:name' keys of resources another owner's tags claim that this deployment may take over."""
     try:
         clients = AwsClients(target or aws_target(prepared), call_log=call_log, event_hooks=event_hooks)
     except (ClientError, BotoCoreError) as exc:  # unknown profile, refused assume-role, ...
         raise AwsCallError(f"{prepared.config_path}: aws: cannot get credentials: {exc}") from None
     check_account(clients, prepared.config.account_id, str(prepared.config_path))
     handlers = build_handlers(clients, Arns(prepared.region, prepared.config.account_id))
-    return Engine(clients, handlers, prepared.record, prepared.region, prepared.context.commit)
+    provenance = Provenance.collect(REPO_ROOT, prepared.context.commit, prepared.config_path)
+    return Engine(clients, handlers, prepared.record, prepared.region, prepared.context.commit,
+                  provenance=provenance, adopt=frozenset(adopt))

@@ -16,11 +16,13 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from . import retry
 from .aws_common import AwsClients, error_code
-from .errors import AwsCallError, DeployerError, ProjectError
+from .errors import AwsCallError, ConflictError, DeployerError, ProjectError, StalePlanError
+from .history import Journal, Provenance, new_entry_id
 from .plan import Change, FieldChange, Plan, diff_fields
 from .resources.base import ResourceHandler
+from .snapshot import Snapshot
 from .specs import BucketSpec, Spec, resource_key
-from .state import RecordLocation, acquire_lock, read_record, release_lock, write_record
+from .state import RecordLocation, acquire_lock, describe_lock, read_lock, read_record, release_lock, write_record
 from .tagging import ENVIRONMENT_TAG, PROJECT_TAG, comparable_tags, is_owned_by
 
 RECORD_KIND = "deployment_record"
@@ -45,6 +47,8 @@ class Outcome:
 @dataclass
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
+    history_id: str = ""  # the history entry this apply wrote
+    lock_left: tuple[str, str] | None = None  # (lock id, why) when the lock could not be released
 
     @property
     def failed(self) -> list[Outcome]:
@@ -57,8 +61,10 @@ class ApplyResult:
     def to_json(self) -> dict:
         return {
             "ok": self.ok,
+            "history_id": self.history_id,
             "results": [{**o.change.to_json(), "status": o.status, "seconds": round(o.seconds, 2),
                          **({"error": o.error} if o.error else {})} for o in self.outcomes],
+            **({"lock_left": {"lock_id": self.lock_left[0], "error": self.lock_left[1]}} if self.lock_left else {}),
         }
 
 
@@ -77,13 +83,16 @@ def describe_error(exc: BaseException) -> str:
 
 class Engine:
     def __init__(self, clients: AwsClients, handlers: dict[str, ResourceHandler], record: RecordLocation,
-                 region: str, commit: str, max_workers: int = 4):
+                 region: str, commit: str, max_workers: int = 4, provenance: Provenance | None = None,
+                 adopt: frozenset[str] = frozenset()):
         self.clients = clients
         self.handlers = handlers
         self.record = record
         self.region = region
         self.commit = commit
         self.max_workers = max_workers
+        self.provenance = provenance or Provenance(commit=commit)
+        self.adopt = adopt  # 'kind:name' keys the user allows us to take over from another owner
 
     # ---- plan -------------------------------------------------------------------------------
     def plan(self, specs: list[Spec]) -> Plan:
@@ -96,6 +105,9 @@ class Engine:
                 handler.preflight([c for c in plan.changes if c.kind == kind])
             recorded = read_record(self.clients, self.record)
             kept = self._plan_removals(plan, recorded, {s.key for s in specs})
+            holder = read_lock(self.clients, self.record)
+            if holder:
+                plan.notes.append(describe_lock(self.record, holder))
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(f"reading current state failed: {describe_error(exc)}") from None
         owned = {s.key for s in specs if s.tags.get(PROJECT_TAG) == self.record.project}  # shared specs are not ours
@@ -103,6 +115,7 @@ class Engine:
         if new_record != recorded:
             plan.changes.append(Change("update" if recorded else "create", RECORD_KIND, self.record.record_key,
                                        fields=(FieldChange("resources", recorded or None, new_record),)))
+        plan.replan = lambda: self.plan(specs)
         return plan
 
     def _plan_one(self, spec: Spec) -> Change:
@@ -115,6 +128,11 @@ class Engine:
         if current is None:
             return Change("create", spec.kind, spec.name, spec.component,
                           tuple(FieldChange(k, None, v) for k, v in desired.items()), spec)
+        owner = _owner(current.get("tags"))
+        if owner and owner != _owner(spec.tags):
+            if spec.key not in self.adopt:
+                return Change("conflict", spec.kind, spec.name, spec.component, (), spec,
+                              reason=f"exists, owned by {'/'.join(owner)}; deploy with --adopt {spec.key} to take it over")
         if "tags" in current:
             current = {**current, "tags": comparable_tags(current["tags"])}
         fields = diff_fields(current, desired)
@@ -146,32 +164,102 @@ class Engine:
 
     # ---- apply ------------------------------------------------------------------------------
     def apply(self, plan: Plan, on_event: EventCallback | None = None) -> ApplyResult:
+        """Apply the plan under the lock, journalled in history.
+
+        Under the lock the plan is computed again and must be the same: a plan made before another
+        deployment's changes is never applied (StalePlanError, nothing written but the lock).
+        What is about to be created is recorded first, so a killed apply leaves nothing unowned.
+        """
         emit = on_event or (lambda *_: None)
         result = ApplyResult()
         if not plan.has_changes:
             return result
-        work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND]
-        deletes = sorted((c for c in plan.changes if c.action == "delete"), key=lambda c: DELETE_ORDER.index(c.kind)
-                         if c.kind in DELETE_ORDER else len(DELETE_ORDER))
-        # The artifact bucket holds the lock and the record, so a first deploy creates it before locking.
-        first = [c for c in work if isinstance(c.spec, BucketSpec) and c.name == self.record.bucket and c.action == "create"]
+        if plan.conflicts:
+            first = plan.conflicts[0]
+            raise ConflictError(f"{first.kind} {first.name}: {first.reason}; nothing was changed"
+                                + (f" ({len(plan.conflicts)} conflicts)" if len(plan.conflicts) > 1 else ""))
+        entry_id = new_entry_id()
+        # The artifact bucket holds the lock, the record and the history, so a first deploy creates it before locking.
+        first = [c for c in plan.changes if c.action == "create" and isinstance(c.spec, BucketSpec) and c.name == self.record.bucket]
         if first:
             self._run_graph(first, result, emit)
             if not result.ok:
                 return result
-        lock_id = acquire_lock(self.clients, self.record)
+        lock_id = acquire_lock(self.clients, self.record, plan.operation, entry_id)
         try:
-            self._run_graph([c for c in work if c not in first], result, emit)
-            if result.ok:
-                for change in deletes:
-                    outcome = self._execute(change, emit)
-                    result.outcomes.append(outcome)
-                    if outcome.status == "failed":
-                        break
-            self._write_record(plan, result)
+            journal = Journal(self.clients, self.record, entry_id)
+            journal.started(plan.operation, self.provenance, plan.to_json(), self.clients.identity.get("Arn", ""), **plan.about)
+            for outcome in result.outcomes:
+                journal.change(_journal_entry(outcome))
+            try:
+                self._check_unchanged(plan, applied=first)
+            except StalePlanError as exc:
+                journal.finished("refused", {}, None, str(exc))
+                raise
+            self._record_intent(plan, entry_id)
+            self._apply_changes(plan, result, emit, journal, first)
+            self._write_record(plan, result, entry_id)
+            snapshot = self._snapshot(plan) if result.ok else None
+            counts = {a: sum(1 for o in result.outcomes if o.status == "done" and o.change.action == a)
+                      for a in ("create", "update", "delete")}
+            journal.finished("succeeded" if result.ok else "failed", counts, snapshot,
+                             "" if result.ok else f"{result.failed[0].change.key}: {result.failed[0].error}")
+            result.history_id = entry_id
         finally:
-            release_lock(self.clients, self.record, lock_id)
+            try:
+                release_lock(self.clients, self.record, lock_id)
+            except (ClientError, BotoCoreError, DeployerError) as exc:
+                result.lock_left = (lock_id, describe_error(exc))
         return result
+
+    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> None:
+        """The plan computed again under the lock must make the same changes (the artifact bucket aside)."""
+        if plan.replan is None:
+            return
+        done = {c.key for c in applied}
+        before = [c for c in plan.comparable() if f"{c['kind']}:{c['name']}" not in done]
+        after = [c for c in plan.replan().comparable() if f"{c['kind']}:{c['name']}" not in done]
+        if before != after:
+            differing = [c for c in before if c not in after] + [c for c in after if c not in before]
+            raise StalePlanError(
+                f"what exists changed since this plan was made ({len(differing)} change(s) differ, first: "
+                f"{differing[0]['kind']} {differing[0]['name']}); another deployment? nothing was applied: plan again")
+
+    def _owned_creates(self, plan: Plan) -> set[str]:
+        return {c.key for c in plan.changes if c.action == "create" and c.kind != RECORD_KIND and c.spec is not None
+                and c.spec.tags.get(PROJECT_TAG) == self.record.project}
+
+    def _record_intent(self, plan: Plan, entry_id: str) -> None:
+        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned."""
+        creates = self._owned_creates(plan)
+        if creates:
+            recorded = read_record(self.clients, self.record)
+            write_record(self.clients, self.record, [*recorded, *creates], self.commit, "applying", entry_id)
+
+    def _apply_changes(self, plan: Plan, result: ApplyResult, emit: EventCallback, journal: Journal,
+                       applied: list[Change]) -> None:
+        def journalled(kind: str, change: Change, detail: Outcome | str | None) -> None:
+            if kind == "end" and isinstance(detail, Outcome):
+                journal.change(_journal_entry(detail))
+            emit(kind, change, detail)
+
+        work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND and c not in applied]
+        deletes = sorted((c for c in plan.changes if c.action == "delete"), key=lambda c: DELETE_ORDER.index(c.kind)
+                         if c.kind in DELETE_ORDER else len(DELETE_ORDER))
+        self._run_graph(work, result, journalled)
+        if result.ok:
+            for change in deletes:
+                outcome = self._execute(change, journalled)
+                result.outcomes.append(outcome)
+                if outcome.status == "failed":
+                    break
+
+    def _snapshot(self, plan: Plan) -> Snapshot:
+        """Every spec of the plan and the artifact versions live now (reads; only after an apply that changed something)."""
+        specs = {c.spec.key: c.spec for c in plan.changes if c.spec is not None and c.action != "delete"}
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            pins = dict(zip(specs, pool.map(lambda s: self.handlers[s.kind].pin(s), specs.values())))
+        return Snapshot(specs, {k: v for k, v in pins.items() if v})
 
     def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback) -> None:
         by_key = {c.key: c for c in changes}
@@ -212,6 +300,8 @@ class Engine:
             with retry.reporting(lambda message: emit("wait", change, message)):
                 if change.action == "create":
                     self._create(handler, change)
+                elif change.pin is not None:
+                    handler.restore(change.spec, change.pin)
                 elif change.action == "update":
                     handler.update(change.spec, change.fields)
                 else:
@@ -242,14 +332,27 @@ class Engine:
             if adopted.action == "update":
                 handler.update(spec, adopted.fields)
 
-    def _write_record(self, plan: Plan, result: ApplyResult) -> None:
-        """Record what we own now: every wanted resource plus recorded ones whose deletion did not happen."""
+    def _write_record(self, plan: Plan, result: ApplyResult, entry_id: str) -> None:
+        """Record what we own now. After success: every wanted resource plus recorded ones whose deletion did
+        not happen. After a failure: the intent (what was owned plus what this apply may have created)."""
         deleted = {o.change.key for o in result.outcomes if o.change.action == "delete" and o.status == "done"}
         record_change = next((c for c in plan.changes if c.kind == RECORD_KIND), None)
-        if record_change is None and not deleted:
+        if result.ok and record_change is None and not deleted and not self._owned_creates(plan):
             return
-        target = record_change.fields[0].new if record_change else read_record(self.clients, self.record)
-        write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit)
+        target = record_change.fields[0].new if result.ok and record_change else read_record(self.clients, self.record)
+        write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit, "settled", entry_id)
+
+
+def _owner(tags: dict[str, str] | None) -> tuple[str, str] | None:
+    """(project, environment) an ownership-tagged resource names, or None when it carries no ownership tags."""
+    tags = tags or {}
+    return (tags[PROJECT_TAG], tags.get(ENVIRONMENT_TAG, "")) if PROJECT_TAG in tags else None
+
+
+def _journal_entry(outcome: Outcome) -> dict:
+    return {"key": outcome.change.key, "action": outcome.change.action, "status": outcome.status,
+            "seconds": round(outcome.seconds, 2), **({"error": outcome.error} if outcome.error else {}),
+            **({"pin": outcome.change.pin} if outcome.change.pin else {})}
 
 
 def is_already_exists(exc: ClientError) -> bool:

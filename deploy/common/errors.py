@@ -31,3 +31,15 @@ class LockError(DeployerError):
 
 class LimitError(DeployerError):
     """The plan would break a limit AWS enforces; nothing was changed."""
+
+
+class StateError(DeployerError):
+    """The deployer's own state (record, history) is unreadable or inconsistent."""
+
+
+class StalePlanError(DeployerError):
+    """What exists changed between the plan and the apply (another deployment?); nothing was applied."""
+
+
+class ConflictError(DeployerError):
+    """A resource we would manage is owned by another project or environment (its tags say so)."""

@@ -6,12 +6,14 @@ plan reads AWS; a plan never writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from .specs import Spec
 
-Action = Literal["create", "update", "delete", "no-op"]
-SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
+# "conflict": a resource with our name that another project/environment's tags claim; never applied
+# unless the user adopts it by name.
+Action = Literal["create", "update", "delete", "no-op", "conflict"]
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "conflict": "!"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     spec: Spec | None = None
     reason: str = ""
+    pin: dict[str, Any] | None = None  # rollback: serve this recorded artifact version again
 
     @property
     def key(self) -> str:
@@ -48,6 +51,7 @@ class Change:
             "changed_fields": self.changed_fields,
             "changes": [{"field": f.field, "old": jsonable(f.old), "new": jsonable(f.new)} for f in self.fields],
             **({"reason": self.reason} if self.reason else {}),
+            **({"pin": self.pin} if self.pin else {}),
         }
 
 
@@ -58,6 +62,10 @@ class Plan:
     region: str
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # How to compute this plan again (under the lock, just before applying), and what it is for.
+    replan: Callable[[], "Plan"] | None = field(default=None, repr=False, compare=False)
+    operation: str = "deploy"
+    about: dict[str, str] = field(default_factory=dict)  # recorded with the history entry, e.g. {"rollback_to": id}
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -70,7 +78,17 @@ class Plan:
     def summary_line(self) -> str:
         if not self.has_changes:
             return "No changes. Your infrastructure matches the configuration."
-        return f"Plan: {self.count('create')} to add, {self.count('update')} to change, {self.count('delete')} to destroy."
+        line = f"Plan: {self.count('create')} to add, {self.count('update')} to change, {self.count('delete')} to destroy."
+        conflicts = self.count("conflict")
+        return line + (f" {conflicts} conflict{'s' if conflicts > 1 else ''}: owned by someone else, not taken over." if conflicts else "")
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "conflict"]
+
+    def comparable(self) -> list[dict[str, Any]]:
+        """The changes (no-ops aside) as data: equal for two plans that would do the same."""
+        return [c.to_json() for c in self.changes if c.action != "no-op"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +96,8 @@ class Plan:
             "environment": self.environment,
             "region": self.region,
             "has_changes": self.has_changes,
-            "summary": {a: self.count(a) for a in ("create", "update", "delete", "no-op")},
+            "operation": self.operation,
+            "summary": {a: self.count(a) for a in ("create", "update", "delete", "no-op", "conflict")},
             "changes": [c.to_json() for c in self.changes],
             "notes": self.notes,
         }

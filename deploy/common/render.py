@@ -13,7 +13,7 @@ from rich.markup import escape
 from .engine import ApplyResult, Outcome
 from .plan import SYMBOLS, Change, Plan, jsonable
 
-COLORS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim"}
+COLORS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim", "conflict": "magenta"}
 MAX_VALUE = 100
 
 
@@ -89,6 +89,70 @@ class Renderer:
             self.console.print(f"[bold red]Apply failed:[/] {line}; {len(result.failed)} failed, {skipped} not started. "
                                f"First failure: {first.change.kind} {escape(first.change.name)}: {escape(first.error)}. "
                                "Fix the cause and run again: the deploy converges.")
+
+    def history(self, entries: list[Any], what: str) -> None:
+        """One line per deployment, newest first: when, who, commit, + ~ -, result, duration (never truncated)."""
+        self.console.print(f"[bold]Deployments of {escape(what)}[/], newest first")
+        if not entries:
+            self.console.print("[dim]No deployments recorded yet.[/]")
+            return
+        colors = {"succeeded": "green", "failed": "red", "interrupted": "red", "running": "yellow"}
+        self.console.print(f"[dim]{'id':<26} {'when (UTC)':<19} {'operation':<9} {'result':<11} {'+':>3} {'~':>3} {'-':>3} "
+                           f"{'took':>6}  {'commit':<10} who[/]")
+        for e in entries:
+            prov = e.start.get("provenance", {})
+            who = (e.start.get("caller") or prov.get("user", "?")).rsplit("/", 1)[-1]
+            commit = (prov.get("commit") or "?")[:10] + (f" ({prov['tag']})" if prov.get("tag") else "")
+            took = "" if e.seconds is None else f"{e.seconds:.0f}s"
+            counts = " ".join(f"{e.counts[a]:>3}" for a in ("create", "update", "delete"))
+            self.console.print(f"{e.id:<26} {str(e.start.get('started_at', '?'))[:19].replace('T', ' '):<19} "
+                               f"{e.start.get('operation', ''):<9} [{colors.get(e.status, 'white')}]{e.status:<11}[/] "
+                               f"{counts} {took:>6}  {escape(commit):<10} {escape(who)}")
+
+    def history_entry(self, entry: Any) -> None:
+        c = self.console
+        start, prov = entry.start, entry.start.get("provenance", {})
+        c.print(f"[bold]{escape(str(start.get('operation', 'deploy')))} {entry.id}[/]: {entry.status}"
+                + (f" in {entry.seconds:.1f}s" if entry.seconds is not None else ""))
+        for label, value in (("started", start.get("started_at")), ("caller", start.get("caller")),
+                             ("by", f"{prov.get('user', '')}@{prov.get('host', '')}"), ("commit", prov.get("commit")),
+                             ("branch", prov.get("branch")), ("tag", prov.get("tag")), ("build", prov.get("build_url")),
+                             ("config", f"{prov.get('config', '')} ({prov.get('config_digest', '')})"),
+                             ("deployer", prov.get("deployer_version")), ("rollback to", start.get("rollback_to"))):
+            if value and value.strip(" @()"):
+                c.print(f"  {label:<12} {escape(str(value))}")
+        outcomes = {o.get("key"): o for o in entry.changes}
+        c.print("[bold]changes[/]")
+        for change in start.get("plan", {}).get("changes", []):
+            if change.get("action") == "no-op":
+                continue
+            key = f"{change['kind']}:{change['name']}"
+            done = outcomes.get(key, {})
+            status = done.get("status", "not recorded" if entry.status == "interrupted" else "-")
+            line = f"  {SYMBOLS.get(change['action'], '?')} {key}  [dim]{', '.join(change.get('changed_fields', []))}[/]  {status}"
+            if done.get("seconds") is not None:
+                line += f" ({done['seconds']}s)"
+            if done.get("error"):
+                line += f": {escape(done['error'])}"
+            c.print(line)
+        snapshot = entry.snapshot
+        if snapshot is not None and snapshot.pins:
+            c.print("[bold]live after it[/]")
+            for key, pin in sorted(snapshot.pins.items()):
+                c.print(f"  {escape(key)}: {escape(json.dumps(pin))}")
+        if (entry.end or {}).get("error"):
+            c.print(f"[red]error:[/] {escape(entry.end['error'])}")
+
+    def drift(self, changes: list[Change], entry_id: str) -> None:
+        c = self.console
+        if not changes:
+            c.print(f"No drift: what is live matches what deployment {entry_id} deployed.")
+            return
+        c.print(f"[bold]Drift since deployment {entry_id}[/] (deployed → live):")
+        for change in changes:
+            for line in change_lines(change):
+                c.print(line)
+        c.print(f"[bold]{len(changes)} resource(s) drifted.[/]")
 
     def execution_event(self, event: dict[str, Any]) -> None:
         """One line per state entered, left or failed, for following an execution."""

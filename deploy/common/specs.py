@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .packaging import content_sha256
+
 
 @dataclass(frozen=True, eq=False)
 class Spec:
@@ -37,13 +39,19 @@ class BucketSpec(Spec):
 
 @dataclass(frozen=True, eq=False)
 class ObjectSpec(Spec):
-    """An S3 object (a Glue script); ``name`` is ``bucket/key``."""
+    """An S3 object (a Glue script); ``name`` is ``bucket/key``. ``sha256`` is the body's content hash
+    (derived from ``body``; a spec read back from history keeps the hash without the body)."""
 
     kind: ClassVar[str] = "s3_object"
     bucket: str = ""
     object_key: str = ""
     body: bytes = b""
     content_type: str = "text/x-python"
+    sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if self.body and not self.sha256:
+            object.__setattr__(self, "sha256", content_sha256(self.body))
 
 
 @dataclass(frozen=True, eq=False)

@@ -45,6 +45,19 @@ class ResourceHandler(ABC):
     @abstractmethod
     def delete(self, name: str) -> None: ...
 
+    def pin(self, spec: Spec) -> dict[str, Any] | None:
+        """The artifact version this resource serves now (a Lambda version, an S3 object version, a state
+        machine revision), recorded in history so a rollback can bring it back; None for kinds without one."""
+        return None
+
+    def restore(self, spec: Spec, pin: dict[str, Any]) -> None:
+        """Serve the recorded artifact version again (rollback), without re-uploading anything."""
+        raise NotImplementedError(f"{self.kind} has no artifact versions to restore")
+
+    def observed(self, spec: Spec) -> dict[str, Any] | None:
+        """What the resource serves, in ``desired``'s terms, for drift (by default what ``read`` shows)."""
+        return self.read(spec)
+
     def preflight(self, changes: list[Change]) -> None:
         """Refuse (raise a DeployerError) a plan AWS would refuse half-way through its apply: limits that
         depend on the account, checked with reads once the plan of this kind is known."""

@@ -158,6 +158,32 @@ class FunctionHandler(ResourceHandler):
         elif alias["FunctionVersion"] != version:
             lam.update_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=version)
 
+    def pin(self, spec: FunctionSpec) -> dict[str, Any] | None:
+        lam = self.clients.client("lambda")
+        alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
+        return None if alias is None else {"version": alias["FunctionVersion"]}
+
+    def restore(self, spec: FunctionSpec, pin: dict[str, Any]) -> None:
+        """Point the alias back at the recorded version: its code and configuration, as published then."""
+        self.clients.client("lambda").update_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=pin["version"])
+
+    def version_exists(self, spec: FunctionSpec, version: str) -> bool:
+        lam = self.clients.client("lambda")
+        return missing_is_none(lambda: lam.get_function_configuration(FunctionName=spec.name, Qualifier=version),
+                               "ResourceNotFoundException") is not None
+
+    def observed(self, spec: FunctionSpec) -> dict[str, Any] | None:
+        """What the alias serves: the aliased version's code and configuration, not $LATEST."""
+        current = self.read(spec)
+        if current is None:
+            return None
+        lam = self.clients.client("lambda")
+        alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
+        if alias is None:
+            return {**current, "alias": "missing"}
+        served = _comparable_config(lam.get_function_configuration(FunctionName=spec.name, Qualifier=alias["FunctionVersion"]))
+        return {**current, **served, "alias": ALIAS_IN_SYNC}
+
     def _write_tags(self, spec: FunctionSpec) -> None:
         lam = self.clients.client("lambda")
         arn = self.arns.function(spec.name)

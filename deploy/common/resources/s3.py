@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from ..aws_common import error_code
 from ..errors import AwsCallError
 from ..normalize import normalize_policy
-from ..packaging import content_sha256
 from ..plan import FieldChange
 from ..specs import BucketSpec, ObjectSpec
 from .base import ResourceHandler, changed, missing_is_none
@@ -146,7 +145,7 @@ class ObjectHandler(ResourceHandler):
         return bucket, key
 
     def desired(self, spec: ObjectSpec) -> dict[str, Any]:
-        return {"sha256": content_sha256(spec.body)}
+        return {"sha256": spec.sha256}
 
     def desired_with_tags(self, spec: ObjectSpec) -> dict[str, Any]:
         # Object tags are written with every upload; reading them back would cost a call per object
@@ -162,13 +161,29 @@ class ObjectHandler(ResourceHandler):
     def put_kwargs(spec: ObjectSpec) -> dict[str, Any]:
         """PutObject's parameters (pure: aws_rules checks them against the service model before any call)."""
         return {"Bucket": spec.bucket, "Key": spec.object_key, "Body": spec.body, "ContentType": spec.content_type,
-                "Metadata": {"sha256": content_sha256(spec.body)}, "Tagging": urlencode(spec.tags), "ServerSideEncryption": "AES256"}
+                "Metadata": {"sha256": spec.sha256}, "Tagging": urlencode(spec.tags), "ServerSideEncryption": "AES256"}
 
     def create(self, spec: ObjectSpec) -> None:
         self.clients.client("s3").put_object(**self.put_kwargs(spec))
 
     def update(self, spec: ObjectSpec, changes: tuple[FieldChange, ...]) -> None:
         self.create(spec)
+
+    def pin(self, spec: ObjectSpec) -> dict[str, Any] | None:
+        s3 = self.clients.client("s3")
+        head = missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key), "404", "NoSuchKey", "NotFound")
+        return None if head is None or not head.get("VersionId") else {"version_id": head["VersionId"]}
+
+    def restore(self, spec: ObjectSpec, pin: dict[str, Any]) -> None:
+        """Make the recorded object version current again (a copy of it, metadata and tags included)."""
+        self.clients.client("s3").copy_object(
+            Bucket=spec.bucket, Key=spec.object_key, ServerSideEncryption="AES256",
+            CopySource={"Bucket": spec.bucket, "Key": spec.object_key, "VersionId": pin["version_id"]})
+
+    def version_exists(self, spec: ObjectSpec, version_id: str) -> bool:
+        s3 = self.clients.client("s3")
+        return missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key, VersionId=version_id),
+                               "404", "NoSuchKey", "NotFound", "NoSuchVersion", "400") is not None
 
     def read_tags(self, name: str) -> dict[str, str] | None:
         bucket, key = self._split(name)

@@ -94,6 +94,11 @@ class StateMachineHandler(ResourceHandler):
         if to_remove:
             sfn.untag_resource(resourceArn=spec.arn, tagKeys=to_remove)
 
+    def pin(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+        sfn = self.clients.client("stepfunctions")
+        found = missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=spec.arn), *NOT_FOUND)
+        return None if found is None else {"revision_id": found.get("revisionId", "")}
+
     def _wait_until_visible(self, spec: StateMachineSpec) -> None:
         """DescribeStateMachine is eventually consistent: wait until it shows the update, so the next plan is
         empty (Terraform does the same after UpdateStateMachine)."""

@@ -276,6 +276,11 @@ class EnvironmentConfig(StrictModel):
                          "{region} is replaced by the region; required when several regions are allowed."
     )
     log_retention_days: int = Field(30, description="CloudWatch Logs retention for every log group.")
+    history_retention_days: int | None = Field(
+        None, ge=1, le=36500,
+        description="Keep every deployment-history object under S3 Object Lock (compliance mode) this many days: "
+                    "nobody, the deployer included, can delete or change it before then. Omit to rely on the bucket "
+                    "policy alone (history is append-only either way).")
     tags: TagMap = Field(default_factory=dict, description="Extra tags put on every resource.")
     projects: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-project settings, validated by each project's own model."

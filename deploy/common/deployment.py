@@ -24,7 +24,7 @@ from .projects import list_projects, load_project, project_folder
 from .regions import check_bucket_names
 from .resources import KNOWN_KINDS, build_handlers
 from .specs import BucketSpec, RoleSpec, Spec
-from .state import RecordLocation
+from .state import STATE_PREFIX, RecordLocation
 from .tagging import git_commit, resource_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +83,7 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
 
 def artifact_bucket_spec(ctx: ProjectContext) -> BucketSpec:
     return BucketSpec(name=ctx.artifact_bucket, component="artifacts", tls_only=ctx.config.tls_endpoint,
+                      append_only=(f"{STATE_PREFIX}/*/history/*",), object_lock=ctx.config.history_retention_days is not None,
                       tags=resource_tags(SHARED_OWNER, ctx.environment, "artifacts", dict(ctx.config.tags), ctx.commit))
 
 
@@ -111,4 +112,4 @@ def connect(prepared: Prepared, call_log: CallLog | None = None,
     handlers = build_handlers(clients, Arns(prepared.region, prepared.config.account_id))
     provenance = Provenance.collect(REPO_ROOT, prepared.context.commit, prepared.config_path)
     return Engine(clients, handlers, prepared.record, prepared.region, prepared.context.commit,
-                  provenance=provenance, adopt=frozenset(adopt))
+                  provenance=provenance, adopt=frozenset(adopt), history_retention_days=prepared.config.history_retention_days)

@@ -84,7 +84,7 @@ def describe_error(exc: BaseException) -> str:
 class Engine:
     def __init__(self, clients: AwsClients, handlers: dict[str, ResourceHandler], record: RecordLocation,
                  region: str, commit: str, max_workers: int = 4, provenance: Provenance | None = None,
-                 adopt: frozenset[str] = frozenset()):
+                 adopt: frozenset[str] = frozenset(), history_retention_days: int | None = None):
         self.clients = clients
         self.handlers = handlers
         self.record = record
@@ -93,6 +93,7 @@ class Engine:
         self.max_workers = max_workers
         self.provenance = provenance or Provenance(commit=commit)
         self.adopt = adopt  # 'kind:name' keys the user allows us to take over from another owner
+        self.history_retention_days = history_retention_days  # Object Lock on history objects, when configured
 
     # ---- plan -------------------------------------------------------------------------------
     def plan(self, specs: list[Spec]) -> Plan:
@@ -187,7 +188,7 @@ class Engine:
                 return result
         lock_id = acquire_lock(self.clients, self.record, plan.operation, entry_id)
         try:
-            journal = Journal(self.clients, self.record, entry_id)
+            journal = Journal(self.clients, self.record, entry_id, self.history_retention_days)
             journal.started(plan.operation, self.provenance, plan.to_json(), self.clients.identity.get("Arn", ""), **plan.about)
             for outcome in result.outcomes:
                 journal.change(_journal_entry(outcome))

@@ -82,10 +82,11 @@ class Provenance:
 class Journal:
     """Writes one history entry as the apply goes. Thread-safe: changes finish on worker threads."""
 
-    def __init__(self, clients: AwsClients, where: RecordLocation, entry_id: str):
+    def __init__(self, clients: AwsClients, where: RecordLocation, entry_id: str, retention_days: int | None = None):
         self.clients = clients
         self.where = where
         self.entry_id = entry_id
+        self.retention_days = retention_days
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -96,9 +97,13 @@ class Journal:
     def _put(self, name: str, document: dict[str, Any]) -> None:
         s3 = self.clients.client("s3")
         body = json.dumps(document, indent=1, default=str).encode()
+        lock: dict[str, Any] = {}
+        if self.retention_days:
+            lock = {"ObjectLockMode": "COMPLIANCE",
+                    "ObjectLockRetainUntilDate": dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.retention_days)}
         retry.call_with_retries(lambda: s3.put_object(
             Bucket=self.where.bucket, Key=self.prefix + name, Body=body, IfNoneMatch="*",
-            ContentType="application/json", ServerSideEncryption="AES256"),
+            ContentType="application/json", ServerSideEncryption="AES256", **lock),
             retry.S3_CONDITIONAL_CONFLICT, retry.budgets.s3_conflict, self.prefix + name)
 
     def started(self, operation: str, provenance: Provenance, plan: dict[str, Any], caller: str, **extra: Any) -> None:

@@ -31,10 +31,15 @@ def resource_key(kind: str, name: str) -> str:
 
 @dataclass(frozen=True, eq=False)
 class BucketSpec(Spec):
+    """``append_only``: key patterns (e.g. ``_deployer/*/history/*``) the bucket policy lets nobody delete or
+    overwrite; ``object_lock``: S3 Object Lock enabled, so objects may be written with a retention."""
+
     kind: ClassVar[str] = "s3_bucket"
     versioned: bool = True
     eventbridge_notifications: bool = False
     tls_only: bool = True
+    append_only: tuple[str, ...] = ()
+    object_lock: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -324,3 +324,27 @@ def test_a_killed_first_deploy_is_destroyed_completely(write_config, local_aws_c
 
 def _bucket(s3) -> bool:
     return any(b["Name"] == ARTIFACTS for b in s3.list_buckets()["Buckets"])
+
+
+def test_history_is_append_only_by_bucket_policy_and_object_lock_when_configured(write_config, local_aws_client):
+    from botocore.exceptions import ClientError
+
+    config = write_config(lambda d: d.update({"history_retention_days": 30}))
+    code, _, err = run("deploy", *target(config), "--yes")
+    assert code == 0, err
+    s3 = local_aws_client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=ARTIFACTS)["Policy"])
+    protected = [st for st in policy["Statement"] if st["Sid"].startswith("AppendOnly")]
+    assert {st["Sid"] for st in protected} == {"AppendOnlyNoDelete", "AppendOnlyNoOverwrite"}
+    assert all(st["Effect"] == "Deny" and st["Principal"] == "*" and st["Resource"] ==
+               [f"arn:aws:s3:::{ARTIFACTS}/_deployer/*/history/*"] for st in protected)
+    (entry,) = history_json(config)
+    key = f"{STATE}history/{entry['id']}/start.json"
+    head = s3.head_object(Bucket=ARTIFACTS, Key=key)  # (moto's GetObjectRetention answers 500; HEAD carries the same)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    version = head["VersionId"]
+    with pytest.raises(ClientError, match="403"):  # denied by the bucket policy (and locked)
+        s3.delete_object(Bucket=ARTIFACTS, Key=key, VersionId=version)
+    with pytest.raises(ClientError, match="403"):  # an overwrite without If-None-Match: denied
+        s3.put_object(Bucket=ARTIFACTS, Key=key, Body=b"{}")
+    assert run("plan", *target(config))[0] == 0, "object lock and the policy read back as deployed"

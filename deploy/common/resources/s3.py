@@ -22,26 +22,30 @@ class BucketHandler(ResourceHandler):
     kind = BucketSpec.kind
     retained_on_removal = True  # a bucket holds data: the deployer never deletes one
 
-    def _tls_only_policy(self, name: str) -> dict[str, Any]:
-        return normalize_policy({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [self.arns.bucket(name), self.arns.objects(name)],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }],
-        })
+    def _bucket_policy(self, spec: BucketSpec) -> dict[str, Any] | None:
+        """TLS only (on real AWS), and the append-only key patterns: nobody may delete them, nor write them
+        without If-None-Match (S3 condition key s3:if-none-match: conditional writes enforced by bucket policy)."""
+        statements: list[dict[str, Any]] = []
+        if spec.tls_only:
+            statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                               "Resource": [self.arns.bucket(spec.name), self.arns.objects(spec.name)],
+                               "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+        if spec.append_only:
+            keys = [f"{self.arns.bucket(spec.name)}/{pattern}" for pattern in spec.append_only]
+            statements.append({"Sid": "AppendOnlyNoDelete", "Effect": "Deny", "Principal": "*",
+                               "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Resource": keys})
+            statements.append({"Sid": "AppendOnlyNoOverwrite", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                               "Resource": keys, "Condition": {"Null": {"s3:if-none-match": "true"}}})
+        return normalize_policy({"Version": "2012-10-17", "Statement": statements}) if statements else None
 
     def desired(self, spec: BucketSpec) -> dict[str, Any]:
         return {
             "versioning": "Enabled" if spec.versioned else "Suspended",
             "encryption": "AES256",
             "public_access_block": BLOCK_ALL,
-            "policy": self._tls_only_policy(spec.name) if spec.tls_only else None,
+            "policy": self._bucket_policy(spec),
             "eventbridge_notifications": spec.eventbridge_notifications,
+            **({"object_lock": "Enabled"} if spec.object_lock else {}),
         }
 
     def _exists(self, name: str) -> bool:
@@ -70,7 +74,13 @@ class BucketHandler(ResourceHandler):
         pab = missing_is_none(lambda: s3.get_public_access_block(Bucket=spec.name), "NoSuchPublicAccessBlockConfiguration")
         policy = missing_is_none(lambda: s3.get_bucket_policy(Bucket=spec.name), "NoSuchBucketPolicy")
         notifications = s3.get_bucket_notification_configuration(Bucket=spec.name)
+        lock: dict[str, Any] = {}
+        if spec.object_lock:  # read only where wanted: once enabled, Object Lock cannot be turned off
+            found = missing_is_none(lambda: s3.get_object_lock_configuration(Bucket=spec.name),
+                                    "ObjectLockConfigurationNotFoundError")
+            lock = {"object_lock": ((found or {}).get("ObjectLockConfiguration") or {}).get("ObjectLockEnabled")}
         return {
+            **lock,
             "versioning": versioning,
             "encryption": algorithm,
             "public_access_block": (pab or {}).get("PublicAccessBlockConfiguration"),
@@ -83,6 +93,8 @@ class BucketHandler(ResourceHandler):
     def create_kwargs(spec: BucketSpec, region: str) -> dict[str, Any]:
         """CreateBucket's parameters (pure: aws_rules checks them against the service model before any call)."""
         kwargs: dict[str, Any] = {"Bucket": spec.name}
+        if spec.object_lock:
+            kwargs["ObjectLockEnabledForBucket"] = True
         if region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         return kwargs
@@ -112,10 +124,13 @@ class BucketHandler(ResourceHandler):
             status = "Enabled" if spec.versioned else "Suspended"
             s3.put_bucket_versioning(Bucket=spec.name, VersioningConfiguration={"Status": status})
         if want("policy"):
-            if spec.tls_only:
-                s3.put_bucket_policy(Bucket=spec.name, Policy=json.dumps(self._tls_only_policy(spec.name)))
+            policy = self._bucket_policy(spec)
+            if policy:
+                s3.put_bucket_policy(Bucket=spec.name, Policy=json.dumps(policy))
             elif not all_fields:
                 s3.delete_bucket_policy(Bucket=spec.name)
+        if spec.object_lock and not all_fields and changed(changes, "object_lock"):  # a new bucket got it at creation
+            s3.put_object_lock_configuration(Bucket=spec.name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
         if want("eventbridge_notifications"):
             config = {"EventBridgeConfiguration": {}} if spec.eventbridge_notifications else {}
             s3.put_bucket_notification_configuration(Bucket=spec.name, NotificationConfiguration=config)

@@ -24,11 +24,12 @@ def apply_all(context: LocalContext) -> None:
         glue_job_runs,
         lambda_invoke,
         s3_notifications,
+        s3_policy_conditions,
         sfn_glue_sync,
         sfn_state_machines,
     )
 
-    for module in (glue_api, glue_crawler, glue_job_runs, lambda_invoke, s3_notifications, sfn_glue_sync,
-                   sfn_state_machines, events_targets):
+    for module in (glue_api, glue_crawler, glue_job_runs, lambda_invoke, s3_notifications, s3_policy_conditions,
+                   sfn_glue_sync, sfn_state_machines, events_targets):
         module.apply()
     _applied = True

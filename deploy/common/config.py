@@ -7,8 +7,11 @@ Each project validates its own section (``projects.<name>``) with the ``Settings
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -322,18 +325,56 @@ class EnvironmentConfig(StrictModel):
         return not (self.is_local or (self.aws.endpoint or "").startswith("http://"))
 
 
-def format_validation_error(source: str, error: ValidationError, field_prefix: tuple[str, ...] = ()) -> str:
-    """One line naming the file and the first failing field, plus a count of the others."""
-    first = error.errors()[0]
+def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The keys (aliases where set) of the model found at ``loc`` inside ``model``; [] when there is none."""
+    current: Any = model
+    parts = list(loc)
+    while parts:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = current.model_fields.get(str(parts.pop(0)))
+        if info is None:
+            return []
+        current, keyed = _inner_model(info.annotation)
+        if keyed and parts:
+            parts.pop(0)  # dict[str, Model]: the next part is an entry's key
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _inner_model(annotation: Any) -> tuple[Any, bool]:
+    """(the type inside Optional[...] or dict[str, ...], whether it was a dict's values)."""
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is dict:
+        return (args[-1] if args else None), True
+    if origin in (typing.Union, types.UnionType):
+        return _inner_model(args[0]) if args else (None, False)
+    return annotation, False
+
+
+def format_validation_error(source: str, error: ValidationError, field_prefix: tuple[str, ...] = (),
+                            model: type[BaseModel] | None = None) -> str:
+    """One line naming the file and the first failing field, plus a count of the others.
+
+    Unknown keys come first (a typo must not hide behind the "required field is missing" it causes),
+    with the likely intended key when one is close ("did you mean …?")."""
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     loc, message = first["loc"], first["msg"]
     if loc and loc[-1] == "[key]":  # a dict key (e.g. a tag key) failed: name the entry, say it is the key
         loc, message = loc[:-1], f"key: {message}"
     field = ".".join(str(p) for p in (*field_prefix, *loc)) or "(top level)"
     if first["type"] == "extra_forbidden":
         message = "unknown key (not part of the schema)"
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+        close = difflib.get_close_matches(str(loc[-1]), missing + _known_keys(model, loc[:-1]), n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean '{close[0]}'?"
     elif first["type"] == "missing":
         message = "required field is missing"
-    more = len(error.errors()) - 1
+    more = len(errors) - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
     return f"{source}: {field}: {message}{suffix}"
 
@@ -360,7 +401,7 @@ def load_config(path: Path) -> EnvironmentConfig:
     try:
         return EnvironmentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(str(path), exc)) from None
+        raise ConfigError(format_validation_error(str(path), exc, model=EnvironmentConfig)) from None
 
 
 def check_region(config: EnvironmentConfig, region: str, source: str) -> None:
@@ -374,4 +415,4 @@ def project_settings(config: EnvironmentConfig, project: str, model: type[BaseMo
     try:
         return model.model_validate(config.projects.get(project, {}))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc, ("projects", project))) from None
+        raise ConfigError(format_validation_error(source, exc, ("projects", project), model=model)) from None

@@ -31,7 +31,23 @@ def _delete(path):
     return mutate
 
 
+def _rename(path, new_name):
+    def mutate(doc):
+        *parents, last = path
+        node = doc
+        for key in parents:
+            node = node[key]
+        node[new_name] = node.pop(last)
+    return mutate
+
+
 CASES = [
+    ("typo'd key hides behind the missing one", _rename(["projects", "fpac", "data_bucket"], "data_buckett"),
+     "projects.fpac.data_buckett: unknown key (not part of the schema); did you mean 'data_bucket'? (and 1 more error)"),
+    ("typo'd key inside a dict entry", _set(["projects", "fpac", "functions", "Validate", "memroy_mb"], 512),
+     "projects.fpac.functions.Validate.memroy_mb: unknown key (not part of the schema); did you mean 'memory_mb'?"),
+    ("typo'd top-level key", _rename(["artifact_bucket"], "artifact_bukcet"),
+     "artifact_bukcet: unknown key (not part of the schema); did you mean 'artifact_bucket'?"),
     ("missing account_id", _delete(["account_id"]), "account_id: required field is missing"),
     ("malformed account_id", _set(["account_id"], "12345"), "account_id: String should match pattern"),
     ("unknown top-level key", _set(["artifact_bukket"], "x"), "artifact_bukket: unknown key"),

@@ -18,14 +18,13 @@ from . import retry
 from .aws_common import AwsClients, error_code
 from .errors import AwsCallError, ConflictError, DeployerError, ProjectError, StalePlanError
 from .history import Journal, Provenance, new_entry_id
-from .plan import Change, FieldChange, Plan, diff_fields
+from .plan import RECORD_KIND, Change, FieldChange, Plan, diff_fields
 from .resources.base import ResourceHandler
 from .snapshot import Snapshot
 from .specs import BucketSpec, Spec, resource_key
 from .state import RecordLocation, acquire_lock, describe_lock, read_lock, read_record, release_lock, write_record
 from .tagging import ENVIRONMENT_TAG, PROJECT_TAG, comparable_tags, is_owned_by
 
-RECORD_KIND = "deployment_record"
 # What a create answers when the resource is already there: e.g. a first attempt that AWS carried out
 # but whose answer was lost (a read timeout), retried by botocore.
 ALREADY_EXISTS = frozenset({"EntityAlreadyExists", "AlreadyExistsException", "IdempotentParameterMismatchException",

@@ -14,6 +14,8 @@ from .specs import Spec
 # unless the user adopts it by name.
 Action = Literal["create", "update", "delete", "no-op", "conflict"]
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "conflict": "!"}
+# The deployer's own record of what it owns: a change of the plan, but not a resource (not counted).
+RECORD_KIND = "deployment_record"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class Plan:
     about: dict[str, str] = field(default_factory=dict)  # recorded with the history entry, e.g. {"rollback_to": id}
 
     def count(self, action: Action) -> int:
-        return sum(1 for c in self.changes if c.action == action)
+        """Resources with this action (the record aside), so the plan's counts are the apply's."""
+        return sum(1 for c in self.changes if c.action == action and c.kind != RECORD_KIND)
 
     @property
     def has_changes(self) -> bool:
@@ -79,6 +82,8 @@ class Plan:
         if not self.has_changes:
             return "No changes. Your infrastructure matches the configuration."
         line = f"Plan: {self.count('create')} to add, {self.count('update')} to change, {self.count('delete')} to destroy."
+        if not any(c.kind != RECORD_KIND and c.action != "no-op" for c in self.changes):
+            line = line[:-1] + "; only the deployer's record changes."
         conflicts = self.count("conflict")
         return line + (f" {conflicts} conflict{'s' if conflicts > 1 else ''}: owned by someone else, not taken over." if conflicts else "")
 

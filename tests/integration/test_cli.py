@@ -22,7 +22,7 @@ def test_plan_exit_codes_and_json_around_a_deploy(write_config, local_aws_client
     code, out, err = run("plan", *target(config), "--output", "json")
     assert code == 2, err
     plan = json.loads(out)["plan"]
-    assert plan["has_changes"] and plan["summary"]["create"] >= 38
+    assert plan["has_changes"] and plan["summary"]["create"] >= 37
     assert {c["action"] for c in plan["changes"]} == {"create"}
     assert local_aws_client("lambda").list_functions()["Functions"] == [], "plan must not write"
 
@@ -30,6 +30,8 @@ def test_plan_exit_codes_and_json_around_a_deploy(write_config, local_aws_client
     assert code == 0, err
     doc = json.loads(out)
     assert doc["result"]["ok"] and all(r["status"] == "done" for r in doc["result"]["results"])
+    assert len(doc["result"]["results"]) == doc["plan"]["summary"]["create"], "the plan's count is the apply's"
+    assert f"Apply complete! {doc['plan']['summary']['create']} added" in err
     assert "Apply complete!" in err  # people-facing progress goes to stderr in JSON mode
 
     code, out, err = run("plan", *target(config), "--output", "json")

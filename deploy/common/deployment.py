@@ -17,13 +17,13 @@ from .config import EnvironmentConfig, check_region, load_config, project_settin
 from .context import ProjectContext
 from .engine import Engine, check_specs
 from .history import Provenance
-from .errors import AwsCallError, ConfigError, DeployerError
+from .errors import AwsCallError, ConfigError, DeployerError, ProjectError
 from .iam_policies import check_policies
 from .naming import Arns, partition_for
 from .projects import list_projects, load_project, project_folder
 from .regions import check_bucket_names
 from .resources import KNOWN_KINDS, build_handlers
-from .specs import BucketSpec, RoleSpec, Spec
+from .specs import BucketSpec, RoleSpec, Spec, StateMachineSpec
 from .state import STATE_PREFIX, RecordLocation
 from .tagging import git_commit, resource_tags
 
@@ -78,7 +78,23 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
     check_specs(specs, KNOWN_KINDS)
     aws_rules.check(specs, config, region, source)  # what AWS would refuse: service models + documented limits
     check_policies((s.name, s.policies) for s in specs if isinstance(s, RoleSpec))
+    check_state_machines(specs, project)
     return Prepared(config_path, config, project, region, ctx, specs)
+
+
+def check_state_machines(specs: list[Spec], project: str) -> None:
+    """Every workflow passes statelint (Amazon States Language rules: reachable, terminating, known Next
+    states, valid fields) before anything is planned."""
+    import json
+
+    from statelint.linter import Linter
+
+    for spec in specs:
+        if isinstance(spec, StateMachineSpec):
+            problems = Linter.validate(json.loads(json.dumps(spec.definition)))
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise ProjectError(f"project '{project}': state_machine {spec.name}: {problems[0]}{more}")
 
 
 def artifact_bucket_spec(ctx: ProjectContext) -> BucketSpec:

@@ -67,3 +67,23 @@ def test_parliament_catches_a_misspelled_action_and_a_needless_star():
     star = policy(statement("Star", ["s3:GetObject"], "*"))
     with pytest.raises(ProjectError, match="IAM policy lint failed: r/p: RESOURCE_STAR"):
         check_policies([("r", {"p": star})])
+
+
+def test_validate_lints_the_workflow_with_statelint(monkeypatch):
+    """A Next naming a state that does not exist fails validate: one line, the project and the machine named."""
+    from click.testing import CliRunner
+
+    from deploy.cli import cli
+    from deploy.projects.fpac_pipeline import fpac_stepfunctions
+
+    original = fpac_stepfunctions.build_definition
+
+    def broken(refs):
+        definition = original(refs)
+        definition["States"][definition["StartAt"]]["Next"] = "NoSuchState"
+        return definition
+
+    monkeypatch.setattr(fpac_stepfunctions, "build_definition", broken)
+    result = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG_DIR / "local.json"), "--project-type", "fpac"])
+    assert result.exit_code == 1
+    assert "project 'fpac': state_machine fpac-local-workflow: No state found named \"NoSuchState\"" in result.stderr

@@ -162,12 +162,16 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_failed(runner, write_conf
 
 
 def test_a_create_that_meets_someone_elses_resource_fails_naming_it(runner, write_config, local_aws_client):
-    prepared = prepare(write_config(), "us-east-2", "fpac")
-    engine = runner.engine(prepared)
-    plan = engine.plan(prepared.specs)
+    """Someone else creates the log group after our plan was checked under the lock, just before our create."""
     group = "/aws/lambda/fpac-itest-validate"
-    local_aws_client("logs").create_log_group(logGroupName=group, tags={"deployer:project": "billing"})  # between plan and apply
-    result = engine.apply(plan)
+    logs = local_aws_client("logs")
+
+    def someone_else_first(params, **_):
+        if params.get("logGroupName") == group:
+            logs.create_log_group(logGroupName=group, tags={"deployer:project": "billing"})
+
+    plan, result = runner.deploy(write_config(), hooks=[("before-parameter-build.cloudwatch-logs.CreateLogGroup",
+                                                         someone_else_first)])
     (failure,) = result.failed
     assert failure.change.name == group
     assert failure.error == (f"log_group {group} already exists and is not ours (owner tags: billing/?); "

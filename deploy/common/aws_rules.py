@@ -27,13 +27,14 @@ from .errors import ConfigError
 from .resources.events import EventRuleHandler
 from .resources.glue import CrawlerHandler, GlueDatabaseHandler, GlueJobHandler
 from .resources.iam import RoleHandler
+from .resources.iam_policy import ManagedPolicyHandler
 from .resources.lambda_fn import FunctionHandler
 from .resources.logs import LogGroupHandler
 from .resources.s3 import BucketHandler, ObjectHandler
 from .resources.stepfunctions import StateMachineHandler
 from .specs import (
-    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ObjectSpec, RoleSpec, Spec,
-    StateMachineSpec,
+    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ManagedPolicySpec, ObjectSpec,
+    RoleSpec, Spec, StateMachineSpec,
 )
 
 DEPLOYER_TAG_PREFIX = "deployer:"
@@ -48,6 +49,7 @@ TAGS_PER_RESOURCE: dict[str, tuple[int, str]] = {
     BucketSpec.kind: (50, "S3 buckets"),
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
     RoleSpec.kind: (50, "IAM roles"),
+    ManagedPolicySpec.kind: (50, "IAM managed policies"),
     # https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html
     FunctionSpec.kind: (50, "Lambda functions"),
     # https://docs.aws.amazon.com/glue/latest/dg/monitor-tags.html
@@ -87,6 +89,7 @@ STATE_MACHINE_NAME_FORBIDDEN = r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (characters, whitespace not counted)
 IAM_INLINE_POLICIES_PER_ROLE_CHARS = 10240
 IAM_TRUST_POLICY_CHARS = 2048
+IAM_MANAGED_POLICY_CHARS = 6144
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
 S3_KEY_BYTES = 1024
 # Kinds whose names AWS compares regardless of case (IAM: reference_iam-quotas.html "names are not case sensitive";
@@ -135,6 +138,8 @@ def create_requests(spec: Spec, region: str) -> list[Request]:
     if isinstance(spec, RoleSpec):
         return [Request("iam", "CreateRole", RoleHandler.create_kwargs(spec)),
                 *(Request("iam", "PutRolePolicy", kwargs) for kwargs in RoleHandler.put_policy_kwargs(spec))]
+    if isinstance(spec, ManagedPolicySpec):
+        return [Request("iam", "CreatePolicy", ManagedPolicyHandler.create_kwargs(spec))]
     if isinstance(spec, LogGroupSpec):
         return [Request("logs", "CreateLogGroup", LogGroupHandler.create_kwargs(spec)),
                 Request("logs", "PutRetentionPolicy", LogGroupHandler.retention_kwargs(spec))]
@@ -459,6 +464,10 @@ def _kind_problems(spec: Spec, origins: Origins) -> Iterator[Problem]:
         trust = len("".join(RoleHandler.create_kwargs(spec)["AssumeRolePolicyDocument"].split()))
         if trust > IAM_TRUST_POLICY_CHARS:
             yield Problem(f"{at}: the trust policy holds {trust} characters; IAM allows {IAM_TRUST_POLICY_CHARS}")
+    elif isinstance(spec, ManagedPolicySpec):
+        size = len("".join(json.dumps(spec.document).split()))
+        if size > IAM_MANAGED_POLICY_CHARS:
+            yield Problem(f"{at}: the policy holds {size} characters; IAM allows {IAM_MANAGED_POLICY_CHARS} per managed policy")
 
 
 def name_problems(specs: Iterable[Spec], origins: Origins) -> list[Problem]:

@@ -188,6 +188,11 @@ class AwsAccess(StrictModel):
     assume_role_arn: str | None = Field(
         None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", description="Role the deployer assumes before any call."
     )
+    permissions_boundary_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$",
+        description="An existing managed policy that every pipeline role gets as its permissions boundary. "
+                    "Omit it and the deployer creates and keeps pipeline-boundary-<env> (per region when several are allowed).",
+    )
     endpoint: str | None = Field(
         None, description="'local' for the embedded local AWS, an http(s) URL for another emulator, omit for real AWS."
     )

@@ -7,7 +7,8 @@ from typing import Any
 
 from .config import EnvironmentConfig
 from .naming import Arns, resource_name
-from .regions import render, role_name
+from .regions import boundary_name, render, role_name
+from .specs import ManagedPolicySpec, resource_key
 from .tagging import resource_tags
 
 
@@ -46,6 +47,25 @@ class ProjectContext:
         (IAM role names are global in the account; single-region names stay as they were)."""
         return role_name(f"{self.name(component)}-role", self.region, self.config.regions)
 
+    @property
+    def permissions_boundary_name(self) -> str | None:
+        """The boundary the deployer creates and keeps; None when the config names an existing one."""
+        if self.config.aws.permissions_boundary_arn:
+            return None
+        return boundary_name(self.environment, self.region, self.config.regions)
+
+    @property
+    def permissions_boundary_arn(self) -> str:
+        """What every pipeline role gets as its ``permissions_boundary`` (``RoleSpec``)."""
+        name = self.permissions_boundary_name
+        return self.arns.policy(name) if name else str(self.config.aws.permissions_boundary_arn)
+
+    @property
+    def boundary_dependency(self) -> tuple[str, ...]:
+        """``depends_on`` for a role: the boundary the deployer keeps must exist first (none when the config names one)."""
+        name = self.permissions_boundary_name
+        return (resource_key(ManagedPolicySpec.kind, name),) if name else ()
+
     def tags(self, component: str) -> dict[str, str]:
         return resource_tags(self.project, self.environment, component, dict(self.config.tags), self.commit)
 
@@ -58,3 +78,4 @@ class RunTarget:
     incoming_prefix: str
     state_machine_arn: str
     report_states: tuple[str, ...] = ()  # states whose output is the run's report (e.g. the LogResults tasks)
+    record_prefix: str = ""  # where in ``bucket`` the run records a report points to live (the run policy reads only there)

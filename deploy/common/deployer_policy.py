@@ -13,8 +13,8 @@ from typing import Any, Callable
 from .iam_policies import policy, statement
 from .naming import Arns
 from .specs import (
-    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ObjectSpec, RoleSpec,
-    Spec, StateMachineSpec,
+    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ManagedPolicySpec, ObjectSpec,
+    RoleSpec, Spec, StateMachineSpec,
 )
 from .state import RecordLocation
 
@@ -34,7 +34,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
                       "s3:PutBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
                       "s3:GetBucketNotification", "s3:PutBucketNotification", "s3:GetBucketTagging", "s3:PutBucketTagging"),
     ObjectSpec.kind: ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging", "s3:DeleteObject"),
-    RoleSpec.kind: ("iam:GetRole", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+    ManagedPolicySpec.kind: ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags", "iam:CreatePolicy", "iam:TagPolicy"),
+    RoleSpec.kind: ("iam:PutRolePermissionsBoundary", "iam:GetRole", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
                     "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
                     "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags"),
     LogGroupSpec.kind: ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:ListTagsLogGroup",
@@ -62,6 +63,7 @@ def _resources(spec: Spec, arns: Arns) -> list[str]:
     by_kind: dict[str, Callable[[Any], list[str]]] = {
         BucketSpec.kind: lambda s: [arns.bucket(s.name)],
         ObjectSpec.kind: lambda s: [f"{arns.bucket(s.bucket)}/{s.object_key.rsplit('/', 1)[0]}/*"],  # per folder: keeps the policy small
+        ManagedPolicySpec.kind: lambda s: [arns.policy(s.name)],
         RoleSpec.kind: lambda s: [arns.role(s.name)],
         LogGroupSpec.kind: lambda s: [arns.log_group(s.name), f"{arns.log_group(s.name)}:*"],
         FunctionSpec.kind: lambda s: [arns.function(s.name), arns.function(s.name, "*")],

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws_rules
 from .aws_common import AwsClients, AwsTarget, CallLog, check_account
+from .boundary import boundary_document
 from .config import EnvironmentConfig, check_region, load_config, project_settings
 from .context import ProjectContext
 from .engine import Engine, check_specs
@@ -21,9 +22,9 @@ from .errors import AwsCallError, ConfigError, DeployerError, ProjectError
 from .iam_policies import check_policies
 from .naming import Arns, partition_for
 from .projects import list_projects, load_project, project_folder
-from .regions import check_bucket_names
+from .regions import check_bucket_names, environment_buckets
 from .resources import KNOWN_KINDS, build_handlers
-from .specs import BucketSpec, RoleSpec, Spec, StateMachineSpec
+from .specs import BucketSpec, ManagedPolicySpec, RoleSpec, Spec, StateMachineSpec
 from .state import STATE_PREFIX, RecordLocation
 from .tagging import git_commit, resource_tags
 
@@ -61,23 +62,28 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
     role = config.aws.assume_role_arn
     if role and not role.startswith(f"arn:{partition}:"):
         raise ConfigError(f"{source}: aws.assume_role_arn: {role} is not in partition {partition} of region {region}")
+    check_boundary_arn(config, partition, source)
     unknown = sorted(set(config.projects) - set(list_projects()))
     if unknown:
         raise ConfigError(f"{source}: projects.{unknown[0]}: unknown project (known: {', '.join(list_projects())})")
     module = load_project(project)
-    settings = project_settings(config, project, module.Settings, source)
+    # Every project's settings: the environment's boundary covers all their buckets, whichever project is deployed.
+    all_settings = {name: project_settings(config, name, load_project(name).Settings, source) for name in sorted(config.projects)}
+    settings = all_settings.get(project) or project_settings(config, project, module.Settings, source)
     check_bucket_names(config, settings, project, source)
     commit = git_commit(REPO_ROOT)
     ctx = ProjectContext(project=project, config=config, settings=settings, region=region, commit=commit,
                          project_dir=project_folder(project))
     try:
-        specs = [artifact_bucket_spec(ctx), *module.build_specs(ctx)]
+        specs = [artifact_bucket_spec(ctx), *boundary_specs(ctx, {**all_settings, project: settings}), *module.build_specs(ctx)]
     except (FileNotFoundError, ValueError) as exc:
         raise DeployerError(f"project '{project}': {exc}") from None
     aws_rules.check_names(specs, config, region, source)  # before check_specs: names the config fields that collide
     check_specs(specs, KNOWN_KINDS)
+    check_role_boundaries(specs, ctx)
     aws_rules.check(specs, config, region, source)  # what AWS would refuse: service models + documented limits
-    check_policies((s.name, s.policies) for s in specs if isinstance(s, RoleSpec))
+    check_policies([*((s.name, s.policies) for s in specs if isinstance(s, RoleSpec)),
+                    *((s.name, {"boundary": s.document}) for s in specs if isinstance(s, ManagedPolicySpec))])
     check_state_machines(specs, project)
     return Prepared(config_path, config, project, region, ctx, specs)
 
@@ -95,6 +101,43 @@ def check_state_machines(specs: list[Spec], project: str) -> None:
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise ProjectError(f"project '{project}': state_machine {spec.name}: {problems[0]}{more}")
+
+
+def check_boundary_arn(config: EnvironmentConfig, partition: str, source: str) -> None:
+    """A boundary named by the config is in the region's partition and in the config's account (or AWS-managed)."""
+    arn = config.aws.permissions_boundary_arn
+    if not arn:
+        return
+    _, arn_partition, _, _, account, _ = arn.split(":", 5)
+    if arn_partition != partition:
+        raise ConfigError(f"{source}: aws.permissions_boundary_arn: {arn} is not in partition {partition}")
+    if account not in (config.account_id, "aws"):
+        raise ConfigError(f"{source}: aws.permissions_boundary_arn: {arn} is in account {account}, not {config.account_id}; "
+                          "a permissions boundary must be a policy of the role's own account (or AWS-managed)")
+
+
+def boundary_specs(ctx: ProjectContext, settings: dict[str, Any]) -> list[ManagedPolicySpec]:
+    """The environment's permissions boundary, shared like the artifact bucket; none when the config names one."""
+    name = ctx.permissions_boundary_name
+    if name is None:
+        return []
+    document = boundary_document(ctx.arns, ctx.environment, sorted(settings), environment_buckets(ctx.config, settings, ctx.region))
+    return [ManagedPolicySpec(name=name, component="boundary", document=document,
+                              description=f"The most any pipeline role of {ctx.environment} in {ctx.region} may do",
+                              tags=resource_tags(SHARED_OWNER, ctx.environment, "boundary", dict(ctx.config.tags), ctx.commit))]
+
+
+def check_role_boundaries(specs: list[Spec], ctx: ProjectContext) -> None:
+    """Every role carries the environment's boundary (and is created after it): the deployer may write no other role."""
+    for spec in specs:
+        if not isinstance(spec, RoleSpec):
+            continue
+        if spec.permissions_boundary != ctx.permissions_boundary_arn:
+            raise ProjectError(f"{spec.key}: permissions_boundary is {spec.permissions_boundary or 'not set'}; every role must carry "
+                               f"the environment's boundary {ctx.permissions_boundary_arn} (ctx.permissions_boundary_arn)")
+        missing = [key for key in ctx.boundary_dependency if key not in spec.depends_on]
+        if missing:
+            raise ProjectError(f"{spec.key}: must depend on {missing[0]} (ctx.boundary_dependency): the boundary is created first")
 
 
 def artifact_bucket_spec(ctx: ProjectContext) -> BucketSpec:

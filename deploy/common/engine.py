@@ -30,7 +30,8 @@ from .tagging import ENVIRONMENT_TAG, PROJECT_TAG, comparable_tags, is_owned_by
 ALREADY_EXISTS = frozenset({"EntityAlreadyExists", "AlreadyExistsException", "IdempotentParameterMismatchException",
                             "StateMachineAlreadyExists", "ResourceAlreadyExistsException", "BucketAlreadyOwnedByYou"})
 # Deletions run after every create/update, consumers before what they use.
-DELETE_ORDER = ("event_rule", "state_machine", "glue_crawler", "glue_job", "lambda_function", "log_group", "s3_object", "iam_role")
+DELETE_ORDER = ("event_rule", "state_machine", "glue_crawler", "glue_job", "lambda_function", "log_group", "s3_object", "iam_role",
+                "iam_policy")
 
 Status = Literal["done", "failed", "skipped"]
 

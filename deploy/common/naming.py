@@ -37,6 +37,9 @@ class Arns:
     def role(self, name: str) -> str:
         return f"arn:{self.partition}:iam::{self.account}:role/{name}"
 
+    def policy(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:policy/{name}"
+
     def bucket(self, name: str) -> str:
         return f"arn:{self.partition}:s3:::{name}"
 

@@ -35,6 +35,21 @@ def role_name(base: str, region: str, regions: list[str] | tuple[str, ...]) -> s
     return name
 
 
+def boundary_name(environment: str, region: str, regions: list[str] | tuple[str, ...]) -> str:
+    """The environment's permissions boundary, ``pipeline-boundary-<env>``, plus ``-<region>`` when several regions
+    are allowed: IAM policy names are global in the account and each region is deployed on its own (its own record),
+    so each region keeps its own boundary, scoped to that region's resources."""
+    return f"pipeline-boundary-{environment}-{region}" if len(regions) > 1 else f"pipeline-boundary-{environment}"
+
+
+def environment_buckets(config: EnvironmentConfig, settings: dict[str, BaseModel], region: str) -> list[str]:
+    """Every bucket the environment's config names (its own fields and each project's), rendered for ``region``."""
+    fields = [*global_name_fields(config)]
+    for project, project_settings in sorted(settings.items()):
+        fields += global_name_fields(project_settings, ("projects", project))
+    return sorted({render(template, region) for _, template in fields})
+
+
 def _is_global_name(annotation: Any) -> bool:
     """True if the annotation is (or wraps, e.g. in Optional or list) a type marked GLOBAL_NAME."""
     if typing.get_origin(annotation) is typing.Annotated:

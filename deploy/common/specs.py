@@ -65,6 +65,16 @@ class RoleSpec(Spec):
     trust_service: str = ""
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+    permissions_boundary: str = ""  # ARN of the managed policy capping what the role may ever do
+
+
+@dataclass(frozen=True, eq=False)
+class ManagedPolicySpec(Spec):
+    """A customer-managed IAM policy (the environment's permissions boundary)."""
+
+    kind: ClassVar[str] = "iam_policy"
+    document: dict[str, Any] = field(default_factory=dict)
+    description: str = ""  # set on create only: IAM has no call to change a policy's description
 
 
 @dataclass(frozen=True, eq=False)

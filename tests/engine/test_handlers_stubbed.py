@@ -108,3 +108,75 @@ def test_alias_moves_only_when_the_version_differs(alias_version, expect_update)
     lam.add_response("list_tags", {"Tags": {}}, {"Resource": ANY})
     FunctionHandler(clients, ARNS).update(spec, (FieldChange("alias", "behind (version 6)", "points at the current code and config"),))
     lam.assert_no_pending_responses()
+
+
+BOUNDARY = ARNS.policy("pipeline-boundary-dev")
+
+
+def test_a_role_whose_boundary_was_removed_gets_it_back_before_its_policies_are_written():
+    clients = StubbedClients()
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/x/*"}]}
+    spec = RoleSpec(name="r", component="c", trust_service="lambda.amazonaws.com", policies={"p": doc}, permissions_boundary=BOUNDARY)
+    iam = clients.stub("iam")
+    # The deployer's policy lets it write a role's policies only while the boundary is on the role: boundary first.
+    iam.add_response("put_role_permissions_boundary", {}, {"RoleName": "r", "PermissionsBoundary": BOUNDARY})
+    iam.add_response("put_role_policy", {}, {"RoleName": "r", "PolicyName": "p", "PolicyDocument": json.dumps(doc)})
+    iam.add_response("list_role_tags", {"Tags": [], "IsTruncated": False}, {"RoleName": "r"})
+    RoleHandler(clients, ARNS).update(spec, (FieldChange("permissions_boundary", None, BOUNDARY),
+                                             FieldChange("inline_policies", {}, {"p": doc})))
+    iam.assert_no_pending_responses()
+
+
+def test_role_reads_its_boundary_and_creates_with_it():
+    spec = RoleSpec(name="r", component="c", trust_service="glue.amazonaws.com", permissions_boundary=BOUNDARY)
+    assert RoleHandler.create_kwargs(spec)["PermissionsBoundary"] == BOUNDARY
+    clients = StubbedClients()
+    iam = clients.stub("iam")
+    iam.add_response("get_role", {"Role": {
+        "Path": "/", "RoleName": "r", "RoleId": "AROAEXAMPLEEXAMPLE1", "Arn": ARNS.role("r"), "CreateDate": "2026-01-01T00:00:00Z",
+        "AssumeRolePolicyDocument": quote(json.dumps(trust_policy("glue.amazonaws.com"))),
+        "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": BOUNDARY}}},
+        {"RoleName": "r"})
+    iam.add_response("list_role_policies", {"PolicyNames": [], "IsTruncated": False}, {"RoleName": "r"})
+    iam.add_response("list_attached_role_policies", {"AttachedPolicies": [], "IsTruncated": False}, {"RoleName": "r"})
+    handler = RoleHandler(clients, ARNS)
+    assert _no_diff(handler, spec, handler.read(spec)) == ()
+
+
+def _versions(*ids_default):
+    return {"Versions": [{"VersionId": v, "IsDefaultVersion": d, "CreateDate": f"2026-01-0{i + 1}T00:00:00Z"}
+                         for i, (v, d) in enumerate(ids_default)], "IsTruncated": False}
+
+
+def test_a_changed_boundary_becomes_the_default_version_and_the_oldest_of_five_goes():
+    from deploy.common.resources.iam_policy import ManagedPolicyHandler
+    from deploy.common.specs import ManagedPolicySpec
+
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    spec = ManagedPolicySpec(name="pipeline-boundary-dev", component="boundary", document=doc, tags={})
+    clients = StubbedClients()
+    iam = clients.stub("iam")
+    iam.add_response("list_policy_versions", _versions(("v2", False), ("v3", False), ("v4", False), ("v5", False), ("v6", True)),
+                     {"PolicyArn": BOUNDARY})
+    iam.add_response("delete_policy_version", {}, {"PolicyArn": BOUNDARY, "VersionId": "v2"})
+    iam.add_response("create_policy_version", {"PolicyVersion": {"VersionId": "v7"}},
+                     {"PolicyArn": BOUNDARY, "PolicyDocument": json.dumps(doc), "SetAsDefault": True})
+    iam.add_response("list_policy_tags", {"Tags": [], "IsTruncated": False}, {"PolicyArn": BOUNDARY})
+    ManagedPolicyHandler(clients, ARNS).update(spec, (FieldChange("document", {}, doc),))
+    iam.assert_no_pending_responses()
+
+
+def test_the_deploy_credential_changing_the_boundary_is_one_line_saying_who_may():
+    from deploy.common.errors import AwsCallError
+    from deploy.common.resources.iam_policy import ManagedPolicyHandler
+    from deploy.common.specs import ManagedPolicySpec
+
+    spec = ManagedPolicySpec(name="pipeline-boundary-dev", component="boundary", document={"Version": "2012-10-17", "Statement": []})
+    clients = StubbedClients()
+    iam = clients.stub("iam")
+    iam.add_response("list_policy_versions", _versions(("v1", True)), {"PolicyArn": BOUNDARY})
+    iam.add_client_error("create_policy_version", "AccessDenied", "not authorized to perform: iam:CreatePolicyVersion", 403)
+    with pytest.raises(AwsCallError) as err:
+        ManagedPolicyHandler(clients, ARNS).update(spec, (FieldChange("document", {}, spec.document),))
+    assert str(err.value) == ("iam_policy pipeline-boundary-dev: changing the permissions boundary needs administrator credentials "
+                              "(the deployer's deploy policy may create it, never change it): AccessDenied")

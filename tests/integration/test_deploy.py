@@ -128,3 +128,27 @@ def test_recorded_resource_with_foreign_tags_is_not_deleted(runner, write_config
     plan = runner.engine(prepared).plan([s for s in prepared.specs if s.kind != "event_rule"])
     assert not any(c.kind == "event_rule" and c.action == "delete" for c in plan.changes)
     assert any("fpac-itest-incoming" in n and "not deleted" in n for n in plan.notes)
+
+
+def test_roles_carry_the_environments_boundary_and_one_taken_off_is_put_back(runner, write_config, local_aws_client):
+    config = write_config()
+    plan, result = runner.deploy(config)
+    assert result.ok, [o.error for o in result.failed]
+    assert ("create", "iam_policy", "pipeline-boundary-itest") in _actions(plan)
+    iam = local_aws_client("iam")
+    boundary = "arn:aws:iam::123456789012:policy/pipeline-boundary-itest"
+    document = iam.get_policy_version(PolicyArn=boundary, VersionId="v1")["PolicyVersion"]["Document"]
+    assert {s["Sid"] for s in document["Statement"]} >= {"PipelineData", "InvokeFunctions", "StartWorkflows"}
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("fpac-itest-")]
+    assert len(roles) == 9
+    for name in roles:
+        assert iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+
+    iam.delete_role_permissions_boundary(RoleName="fpac-itest-validate-role")  # out of band
+    plan, result = runner.deploy(config)
+    assert result.ok
+    (change,) = [c for c in plan.changes if c.action == "update"]
+    assert (change.name, change.changed_fields) == ("fpac-itest-validate-role", ["permissions_boundary"])
+    assert ("iam", "PutRolePermissionsBoundary") in runner.calls.writes
+    assert iam.get_role(RoleName="fpac-itest-validate-role")["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    assert not runner.deploy(config)[0].has_changes

@@ -7,13 +7,14 @@ from .base import ResourceHandler
 from .events import EventRuleHandler
 from .glue import CrawlerHandler, GlueDatabaseHandler, GlueJobHandler
 from .iam import RoleHandler
+from .iam_policy import ManagedPolicyHandler
 from .lambda_fn import FunctionHandler
 from .logs import LogGroupHandler
 from .s3 import BucketHandler, ObjectHandler
 from .stepfunctions import StateMachineHandler
 
 HANDLER_TYPES: tuple[type[ResourceHandler], ...] = (
-    BucketHandler, ObjectHandler, RoleHandler, LogGroupHandler, FunctionHandler,
+    BucketHandler, ObjectHandler, ManagedPolicyHandler, RoleHandler, LogGroupHandler, FunctionHandler,
     GlueDatabaseHandler, GlueJobHandler, CrawlerHandler, StateMachineHandler, EventRuleHandler,
 )
 KNOWN_KINDS = frozenset(h.kind for h in HANDLER_TYPES)

@@ -1,4 +1,5 @@
-"""IAM roles with inline least-privilege policies: one role per component, trust for one service."""
+"""IAM roles with inline least-privilege policies: one role per component, trust for one service, and the
+environment's permissions boundary (set on create, put back if it was changed, never removed)."""
 from __future__ import annotations
 
 import json
@@ -26,6 +27,7 @@ class RoleHandler(ResourceHandler):
             "description": spec.description,
             "inline_policies": {name: normalize_policy(doc) for name, doc in sorted(spec.policies.items())},
             "attached_policies": [],
+            "permissions_boundary": spec.permissions_boundary or None,
         }
 
     def read(self, spec: RoleSpec) -> dict[str, Any] | None:
@@ -43,6 +45,7 @@ class RoleHandler(ResourceHandler):
             "description": role.get("Description", ""),
             "inline_policies": policies,
             "attached_policies": sorted(attached),
+            "permissions_boundary": role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
             "tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
         }
 
@@ -53,6 +56,7 @@ class RoleHandler(ResourceHandler):
             "RoleName": spec.name,
             "AssumeRolePolicyDocument": json.dumps(trust_policy(spec.trust_service)),
             "Description": spec.description,
+            **({"PermissionsBoundary": spec.permissions_boundary} if spec.permissions_boundary else {}),
             "Tags": [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())],
         }
 
@@ -71,6 +75,9 @@ class RoleHandler(ResourceHandler):
     def update(self, spec: RoleSpec, changes: tuple[FieldChange, ...]) -> None:
         iam = self.clients.client("iam")
         current = {c.field: c.old for c in changes}
+        # The boundary first: the deployer's policy lets it write a role's policies only while the boundary is on it.
+        if changed(changes, "permissions_boundary") and spec.permissions_boundary:
+            iam.put_role_permissions_boundary(RoleName=spec.name, PermissionsBoundary=spec.permissions_boundary)
         if changed(changes, "trust_policy"):
             iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=json.dumps(trust_policy(spec.trust_service)))
         if changed(changes, "description"):

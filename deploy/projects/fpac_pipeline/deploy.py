@@ -6,7 +6,7 @@ Resources (names for env 'dev'):
   glue job        fpac-dev-landing, fpac-dev-cleaning, fpac-dev-final (scripts in the artifact bucket)
   glue crawler    fpac-dev-final-crawler over final/ into database fpac_dev
   state machine   fpac-dev-workflow, started by event rule fpac-dev-incoming on S3 'Object Created'
-  iam role        one per component, each scoped to the ARNs it uses
+  iam role        one per component, each scoped to the ARNs it uses, all under the environment's permissions boundary
 """
 from __future__ import annotations
 
@@ -88,6 +88,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         reads, creates = FUNCTION_IO[fn]
         role = RoleSpec(
             name=ctx.role_name(comp), component=comp, tags=ctx.tags(comp), trust_service="lambda.amazonaws.com",
+            permissions_boundary=ctx.permissions_boundary_arn, depends_on=ctx.boundary_dependency,
             description=f"Lambda {name}: its log group and the data-bucket prefixes it uses",
             policies={"least-privilege": policy(
                 statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_streams(log_group.name)]),
@@ -122,6 +123,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         reads, writes = JOB_IO[job]
         role = RoleSpec(
             name=ctx.role_name(job), component=job, tags=ctx.tags(job), trust_service="glue.amazonaws.com",
+            permissions_boundary=ctx.permissions_boundary_arn, depends_on=ctx.boundary_dependency,
             description=f"Glue job {name}: its scripts, its input and output prefixes, Glue's log groups",
             policies={"least-privilege": policy(
                 statement("Scripts", ["s3:GetObject"], [arns.objects(bucket, f"{ctx.project}/{ctx.environment}/glue/{job}/")]),
@@ -158,6 +160,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     crawler_name = ctx.name("final-crawler")
     crawler_role = RoleSpec(
         name=ctx.role_name("final-crawler"), component="crawler", tags=ctx.tags("crawler"), trust_service="glue.amazonaws.com",
+        permissions_boundary=ctx.permissions_boundary_arn, depends_on=ctx.boundary_dependency,
         description=f"Crawler {crawler_name}: reads final/, writes tables of {database.name}",
         policies={"least-privilege": policy(
             *_s3_statements(arns, data_bucket, (FINAL,), ()),
@@ -208,6 +211,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
         sm_statements.append(statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
                                                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], "*"))
     sm_role = RoleSpec(name=ctx.role_name("workflow"), component="workflow", tags=ctx.tags("workflow"), trust_service="states.amazonaws.com",
+                       permissions_boundary=ctx.permissions_boundary_arn, depends_on=ctx.boundary_dependency,
                        description=f"State machine {sm_name}: its three functions, three jobs and the crawler",
                        policies={"least-privilege": policy(*sm_statements)})
     add(sm_role)
@@ -225,6 +229,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     rule_name = ctx.name("incoming")
     trigger_role = RoleSpec(name=ctx.role_name("incoming"), component="trigger", tags=ctx.tags("trigger"),
                             trust_service="events.amazonaws.com", description=f"EventBridge rule {rule_name}: start {sm_name}",
+                            permissions_boundary=ctx.permissions_boundary_arn, depends_on=ctx.boundary_dependency,
                             policies={"least-privilege": policy(statement("StartWorkflow", ["states:StartExecution"], [sm.arn]))})
     add(trigger_role)
     add(EventRuleSpec(
@@ -285,4 +290,4 @@ def run_target(ctx: ProjectContext) -> RunTarget:
     """Where ``deploy.py run`` drops a file, and which states' outputs make the run's report."""
     return RunTarget(bucket=ctx.bucket(ctx.settings.data_bucket), incoming_prefix=INCOMING,
                      state_machine_arn=ctx.arns.state_machine(ctx.name("workflow")),
-                     report_states=(fpac_stepfunctions.LOG_SUCCESS, fpac_stepfunctions.LOG_FAILURE))
+                     report_states=(fpac_stepfunctions.LOG_SUCCESS, fpac_stepfunctions.LOG_FAILURE), record_prefix=RESULTS)

@@ -203,20 +203,38 @@ def validate(config_path: Path, region: str | None, project: str, output: str) -
 
 @cli.command("deployer-policy")
 @target_options
-def deployer_policy_command(config_path: Path, region: str | None, project: str, output: str) -> None:
-    """Print the least-privilege IAM policy the deployer itself needs for this project and environment.
+@click.option("--for", "purpose", type=click.Choice(["plan", "deploy", "run"]), default="deploy", show_default=True,
+              help="plan: reads only; deploy: the writes of deploy and destroy; run: the smoke run. "
+                   "A deploy or run credential also needs the plan policy (both plan first).")
+def deployer_policy_command(config_path: Path, region: str | None, project: str, output: str, purpose: str) -> None:
+    """Print an IAM policy the deployer itself needs for this project, environment and region (no AWS call).
 
-    Put it inline on the role Jenkins deploys with (exact ARNs make it larger than a managed
-    policy may be; a role's inline policies may hold 10,240 characters). Derived from the same
-    specs as the plan, linted with parliament; makes no AWS call.
+    \b
+    Three credentials, three managed policies (each at most 6,144 characters):
+      plan    reads only; it can never write
+      deploy  the writes of deploy and destroy: attach with plan
+      run     the smoke run (upload, follow, read the run record): attach with plan
+
+    Role writes need the environment's permissions boundary, roles are passed only to the service they
+    trust, and the boundary can be created but never changed. Derived from the same specs as the plan,
+    linted with parliament and its community auditors.
     """
-    from .common.deployer_policy import ACCEPTED_FINDINGS, deployer_policy
+    from .common.deployer_policy import ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, deployer_policy, policy_size
     from .common.deployment import prepare
     from .common.iam_policies import check_policies
+    from .common.projects import load_project
 
     prepared = prepare(config_path, region, project)
-    document = deployer_policy(prepared.specs, prepared.context.arns, prepared.record)
-    check_policies([("deployer", {"deployer": document})], accepted=ACCEPTED_FINDINGS)
+    module = load_project(project)
+    run_target = module.run_target(prepared.context) if hasattr(module, "run_target") else None
+    if purpose == "run" and run_target is None:
+        raise DeployerError(f"project '{project}' defines no run_target(ctx); it has no run policy")
+    document = deployer_policy(purpose, prepared, run_target)  # type: ignore[arg-type]
+    size = policy_size(document)
+    if size > MANAGED_POLICY_CHARS:
+        raise DeployerError(f"deployer-policy --for {purpose}: {project} in {prepared.config.environment} ({prepared.region}) needs "
+                            f"{size} characters; a managed policy holds {MANAGED_POLICY_CHARS}")
+    check_policies([(f"deployer-{purpose}", {purpose: document})], accepted=ACCEPTED_FINDINGS, community=True)
     click.echo(json.dumps(document, indent=2))
 
 

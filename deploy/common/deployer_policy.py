@@ -1,105 +1,242 @@
-"""The deployer's own least-privilege IAM policy, derived from the specs it will deploy.
+"""The deployer's own IAM policies, derived from the specs it deploys: one per credential, project, environment, region.
 
-Jenkins' deploy role should be able to touch exactly the resources of one project in one
-environment. ``deploy.py deployer-policy`` prints that policy: each resource kind's actions,
-scoped to the ARNs of the specs (plus the record and lock objects, PassRole to the pipeline's
-own roles, and the few read calls AWS only authorises on "*").
+``deploy.py deployer-policy --for plan|deploy|run`` prints them:
+
+* ``plan``: reads only (``plan``, and what ``deploy``, ``destroy`` and ``run`` read before they act). No write
+  action at all, so a plan credential can never change anything.
+* ``deploy``: the writes of ``deploy`` and ``destroy``. Attach it with ``plan`` (a deploy plans first).
+* ``run``: the smoke run: upload to the incoming prefix, follow the execution, read the run record. Attach it with
+  ``plan`` (``run`` checks the deployment is current first).
+
+No escalation: role writes need the environment's permissions boundary (condition ``iam:PermissionsBoundary``), the
+deploy credential may create the boundary but never change or delete it, passes each role only to the service
+that role trusts (``iam:PassedToService``), and may never assume a pipeline role. So nothing it writes can do more
+than the boundary allows (``boundary.py``).
+
+Small enough for a managed policy (6,144 characters): resources are the project's name space in this environment
+(``fpac-prod-*``, ``/aws/lambda/fpac-prod-*``, ...) rather than every exact ARN, except the buckets, the roles
+passed to services and the boundary, which are exact.
 """
 from __future__ import annotations
 
+import json
+import posixpath
 from collections import defaultdict
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from .iam_policies import policy, statement
+from .iam_policies import Accepted, policy, statement
 from .naming import Arns
 from .specs import (
     BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ManagedPolicySpec, ObjectSpec,
     RoleSpec, Spec, StateMachineSpec,
 )
-from .state import RecordLocation
 
-# parliament findings reviewed and accepted for the deployer's policy:
-# - a deployer that sets the TLS-only bucket policy could, in principle, widen it: inherent to managing buckets;
-# - parliament's action table lacks the stateMachine/execution resource types of these two Step Functions actions.
-ACCEPTED_FINDINGS = (
-    "RESOURCE_POLICY_PRIVILEGE_ESCALATION",
-    "'action': 'states:ListExecutions'",
-    "'action': 'states:DescribeExecution'",
-)
+if TYPE_CHECKING:
+    from .context import RunTarget
+    from .deployment import Prepared
 
-# IAM action names (not API names: HeadBucket is s3:ListBucket, GetBucketEncryption is s3:GetEncryptionConfiguration, ...).
-ACTIONS: dict[str, tuple[str, ...]] = {
-    BucketSpec.kind: ("s3:CreateBucket", "s3:ListBucket", "s3:GetBucketVersioning", "s3:PutBucketVersioning",
-                      "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-                      "s3:PutBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                      "s3:GetBucketNotification", "s3:PutBucketNotification", "s3:GetBucketTagging", "s3:PutBucketTagging"),
-    ObjectSpec.kind: ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging", "s3:DeleteObject"),
-    ManagedPolicySpec.kind: ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags", "iam:CreatePolicy", "iam:TagPolicy"),
-    RoleSpec.kind: ("iam:PutRolePermissionsBoundary", "iam:GetRole", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
-                    "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                    "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags"),
-    LogGroupSpec.kind: ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:ListTagsLogGroup",
-                        "logs:TagLogGroup", "logs:UntagLogGroup"),
-    FunctionSpec.kind: ("lambda:GetFunction", "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
-                        "lambda:UpdateFunctionConfiguration", "lambda:GetFunctionConfiguration", "lambda:PublishVersion",
-                        "lambda:GetAlias", "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:PutFunctionConcurrency",
-                        "lambda:DeleteFunctionConcurrency", "lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"),
-    GlueDatabaseSpec.kind: ("glue:GetDatabase", "glue:CreateDatabase", "glue:UpdateDatabase", "glue:GetTags",
-                            "glue:TagResource", "glue:UntagResource"),
-    GlueJobSpec.kind: ("glue:GetJob", "glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:GetTags",
-                       "glue:TagResource", "glue:UntagResource"),
-    CrawlerSpec.kind: ("glue:GetCrawler", "glue:UpdateCrawler", "glue:DeleteCrawler", "glue:GetTags",
-                       "glue:TagResource", "glue:UntagResource"),
-    StateMachineSpec.kind: ("states:DescribeStateMachine", "states:CreateStateMachine", "states:UpdateStateMachine",
-                            "states:DeleteStateMachine", "states:ListTagsForResource", "states:TagResource",
-                            "states:UntagResource", "states:ListExecutions"),
-    EventRuleSpec.kind: ("events:DescribeRule", "events:PutRule", "events:DeleteRule", "events:ListTargetsByRule",
-                         "events:PutTargets", "events:RemoveTargets", "events:ListTagsForResource", "events:TagResource",
+Purpose = Literal["plan", "deploy", "run"]
+PURPOSES: tuple[Purpose, ...] = ("plan", "deploy", "run")
+MANAGED_POLICY_CHARS = 6144  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (whitespace not counted)
+
+# IAM action names per resource kind (not API names: HeadBucket is s3:ListBucket, GetBucketEncryption is
+# s3:GetEncryptionConfiguration, ...). READ: what plan and the waiters read. WRITE: what create/update/delete write.
+READ: dict[str, tuple[str, ...]] = {
+    BucketSpec.kind: ("s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+                      "s3:GetBucketPolicy", "s3:GetBucketNotification", "s3:GetBucketTagging"),
+    ObjectSpec.kind: ("s3:GetObject", "s3:GetObjectTagging"),
+    ManagedPolicySpec.kind: ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags"),
+    RoleSpec.kind: ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"),
+    LogGroupSpec.kind: ("logs:ListTagsLogGroup",),
+    FunctionSpec.kind: ("lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetAlias", "lambda:ListTags"),
+    GlueDatabaseSpec.kind: ("glue:GetDatabase", "glue:GetTags"),
+    GlueJobSpec.kind: ("glue:GetJob", "glue:GetTags"),
+    CrawlerSpec.kind: ("glue:GetCrawler", "glue:GetTags"),
+    StateMachineSpec.kind: ("states:DescribeStateMachine", "states:ListTagsForResource"),
+    EventRuleSpec.kind: ("events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"),
+}
+WRITE: dict[str, tuple[str, ...]] = {
+    BucketSpec.kind: ("s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
+                      "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketNotification", "s3:PutBucketTagging"),
+    ObjectSpec.kind: ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"),
+    # Create once (with its tags), never change or delete: no CreatePolicyVersion, SetDefaultPolicyVersion, DeletePolicy*.
+    ManagedPolicySpec.kind: ("iam:CreatePolicy", "iam:TagPolicy"),
+    # Role writes that IAM cannot condition on the boundary (ROLE_WRITES_WITHIN_BOUNDARY are the others).
+    RoleSpec.kind: ("iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole"),
+    LogGroupSpec.kind: ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:UntagLogGroup"),
+    FunctionSpec.kind: ("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+                        "lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:PutFunctionConcurrency",
+                        "lambda:DeleteFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource"),
+    GlueDatabaseSpec.kind: ("glue:CreateDatabase", "glue:UpdateDatabase", "glue:TagResource", "glue:UntagResource"),
+    GlueJobSpec.kind: ("glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:TagResource", "glue:UntagResource"),
+    CrawlerSpec.kind: ("glue:UpdateCrawler", "glue:DeleteCrawler", "glue:TagResource", "glue:UntagResource"),
+    StateMachineSpec.kind: ("states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine", "states:TagResource",
+                            "states:UntagResource"),
+    EventRuleSpec.kind: ("events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:TagResource",
                          "events:UntagResource"),
 }
+# Every role write IAM lets a policy condition on iam:PermissionsBoundary (the IAM action catalogue): allowed only
+# while the role carries (or, for PutRolePermissionsBoundary, is given) the environment's boundary.
+ROLE_WRITES_WITHIN_BOUNDARY = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+                               "iam:PutRolePermissionsBoundary")
+# CloudWatch Logs delivery for a state machine that logs: AWS authorises these only on "*".
+LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies")
+
+# parliament findings (community auditors included) reviewed and accepted, matched by issue and location:
+ACCEPTED_FINDINGS = (
+    Accepted("PERMISSIONS_MANAGEMENT_ACTIONS", {"actions": frozenset({
+        # pipeline roles: created, given policies, trust and the boundary, deleted; only within the boundary
+        "iam:createrole", "iam:putrolepolicy", "iam:deleterolepolicy", "iam:detachrolepolicy", "iam:putrolepermissionsboundary",
+        "iam:updateassumerolepolicy", "iam:updaterole", "iam:deleterole",
+        "iam:createpolicy",  # the boundary, created once; changing it is not granted
+        "iam:passrole",  # each role only to the service it trusts
+        "s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:putbucketpublicaccessblock",  # TLS-only policy, public access blocked
+        "logs:putresourcepolicy",  # log delivery of a state machine that logs (AWS's requirement)
+    })}, "the deployer manages the pipeline's roles, buckets and log delivery; each action is scoped as noted"),
+    Accepted("PRIVILEGE_ESCALATION", {"type": "EditExistingLambdaFunctionWithRole"},
+             "deploying code is the job; the functions' roles carry the boundary, so new code gets no more than it allows"),
+    Accepted("RESOURCE_POLICY_PRIVILEGE_ESCALATION", {"bucket_action": "PutBucketPolicy"},
+             "the deployer sets the TLS-only policy of the environment's own buckets; IAM cannot limit a bucket policy's content"),
+    Accepted("RESOURCE_MISMATCH", {"actions": frozenset({"states:ListExecutions", "states:DescribeExecution"})},
+             "parliament's action table lacks the stateMachine/execution resource types of these two actions"),
+)
 
 
-def _resources(spec: Spec, arns: Arns) -> list[str]:
-    by_kind: dict[str, Callable[[Any], list[str]]] = {
+@dataclass(frozen=True)
+class Scope:
+    """What the policies are scoped to: one project in one environment and region."""
+
+    arns: Arns
+    project: str
+    environment: str
+    several_regions: bool
+    boundary_arn: str
+
+    def pattern(self, name: str) -> str:
+        """The project's name space in ``name``: ``fpac-prod-validate`` -> ``fpac-prod-*``, ``/aws/lambda/fpac-prod-x`` ->
+        ``/aws/lambda/fpac-prod-*``, ``fpac_prod_catalog`` -> ``fpac_prod_*``; a role of a config with several regions
+        keeps its region (``fpac-prod-*-us-east-2``). A name outside the name space stays exact."""
+        for separator in "-_":
+            prefix = f"{self.project}{separator}{self.environment}{separator}".lower()
+            at = name.find(prefix)
+            if at == 0 or (at > 0 and name[at - 1] == "/"):
+                region = f"-{self.arns.region}"
+                suffix = region if self.several_regions and name.endswith(region) else ""
+                return name[:at + len(prefix)] + "*" + suffix
+        return name
+
+
+def scope_of(prepared: Prepared) -> Scope:
+    ctx = prepared.context
+    return Scope(ctx.arns, ctx.project, ctx.environment, len(ctx.config.regions) > 1, ctx.permissions_boundary_arn)
+
+
+def _resources(spec: Spec, scope: Scope) -> list[str]:
+    arns, p = scope.arns, scope.pattern
+    by_kind: dict[str, Any] = {
         BucketSpec.kind: lambda s: [arns.bucket(s.name)],
-        ObjectSpec.kind: lambda s: [f"{arns.bucket(s.bucket)}/{s.object_key.rsplit('/', 1)[0]}/*"],  # per folder: keeps the policy small
         ManagedPolicySpec.kind: lambda s: [arns.policy(s.name)],
-        RoleSpec.kind: lambda s: [arns.role(s.name)],
-        LogGroupSpec.kind: lambda s: [arns.log_group(s.name), f"{arns.log_group(s.name)}:*"],
-        FunctionSpec.kind: lambda s: [arns.function(s.name), arns.function(s.name, "*")],
-        GlueDatabaseSpec.kind: lambda s: [arns.glue_catalog(), arns.glue_database(s.name)],
-        GlueJobSpec.kind: lambda s: [arns.glue_job(s.name)],
-        CrawlerSpec.kind: lambda s: [arns.crawler(s.name)],
-        StateMachineSpec.kind: lambda s: [s.arn],
-        EventRuleSpec.kind: lambda s: [arns.event_rule(s.name)],
+        RoleSpec.kind: lambda s: [arns.role(p(s.name))],
+        LogGroupSpec.kind: lambda s: [arns.log_group(p(s.name))],  # the pattern's * covers the log-group:NAME:* form
+        FunctionSpec.kind: lambda s: [arns.function(p(s.name))],  # and a function's qualified ARNs
+        GlueDatabaseSpec.kind: lambda s: [arns.glue_catalog(), arns.glue_database(p(s.name))],
+        GlueJobSpec.kind: lambda s: [arns.glue_job(p(s.name))],
+        CrawlerSpec.kind: lambda s: [arns.crawler(p(s.name))],
+        StateMachineSpec.kind: lambda s: [arns.state_machine(p(s.name))],
+        EventRuleSpec.kind: lambda s: [arns.event_rule(p(s.name))],
     }
     return by_kind[spec.kind](spec)
 
 
-def deployer_policy(specs: list[Spec], arns: Arns, record: RecordLocation) -> dict[str, Any]:
-    """One statement per resource kind, scoped to the specs' ARNs, plus what deploying needs around them."""
+def _object_folders(specs: list[Spec], arns: Arns) -> list[str]:
+    """The objects' common folder in each bucket (``bucket/fpac/prod/glue/*``), not one ARN per file."""
+    keys: dict[str, list[str]] = defaultdict(list)
+    for spec in specs:
+        if isinstance(spec, ObjectSpec):
+            keys[spec.bucket].append(posixpath.dirname(spec.object_key))
+    return [arns.objects(bucket, f"{posixpath.commonpath(folders)}/") for bucket, folders in sorted(keys.items())]
+
+
+def _by_kind(specs: list[Spec], scope: Scope) -> dict[str, list[str]]:
     resources: dict[str, set[str]] = defaultdict(set)
     for spec in specs:
-        resources[spec.kind].update(_resources(spec, arns))
-    statements = [statement(f"Manage{kind.title().replace('_', '')}", ACTIONS[kind], sorted(arns_))
-                  for kind, arns_ in sorted(resources.items())]
-    record_prefix = f"{arns.bucket(record.bucket)}/{record.record_key.rsplit('/', 1)[0]}/*"
-    statements += [
-        statement("RecordAndLock", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [record_prefix]),
-        statement("PassPipelineRoles", ["iam:PassRole"], sorted(arns.role(s.name) for s in specs if isinstance(s, RoleSpec)),
-                  {"StringEquals": {"iam:PassedToService": sorted({s.trust_service for s in specs if isinstance(s, RoleSpec)})}}),
-        statement("FollowRuns", ["states:DescribeExecution", "states:GetExecutionHistory"],
-                  sorted({arns.executions(s.name) for s in specs if isinstance(s, StateMachineSpec)})),
-        # AWS authorises these only on "*": the account check, listing log groups by prefix,
-        # creating a crawler, and the log delivery a state machine with logging needs.
-        statement("AccountAndListing", ["sts:GetCallerIdentity", "logs:DescribeLogGroups",
-                                        # the plan's concurrency check, only where reservations exist to grow
-                                        *(["lambda:GetAccountSettings"] if any(
-                                            isinstance(s, FunctionSpec) and s.reserved_concurrency for s in specs) else [])],
-                  "*"),
-        statement("CreateCrawlers", ["glue:CreateCrawler"], "*"),
-        statement("StateMachineLogDelivery", ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                                              "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                                              "logs:DescribeResourcePolicies"], "*"),
+        if not isinstance(spec, ObjectSpec):
+            resources[spec.kind].update(_resources(spec, scope))
+    folders = _object_folders(specs, scope.arns)
+    if folders:
+        resources[ObjectSpec.kind].update(folders)
+    return {kind: sorted(found) for kind, found in sorted(resources.items())}
+
+
+def _sid(prefix: str, kind: str) -> str:
+    return prefix + "".join(part.title() for part in kind.split("_"))
+
+
+def plan_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> list[dict[str, Any]]:
+    """Reads only: each kind's reads on its resources, the record, and the account-wide reads."""
+    account_reads = ["sts:GetCallerIdentity", "logs:DescribeLogGroups"]
+    if any(isinstance(s, FunctionSpec) and s.reserved_concurrency for s in specs):
+        account_reads.append("lambda:GetAccountSettings")  # the plan's concurrency check, only where reservations exist
+    return [
+        *(statement(_sid("Read", kind), READ[kind], resources) for kind, resources in _by_kind(specs, scope).items()),
+        statement("ReadRecord", ["s3:GetObject"], [record_prefix]),
+        # AWS authorises these only on "*": the account check, and listing log groups by prefix.
+        statement("ReadAccount", account_reads, "*"),
     ]
-    return policy(*statements)
+
+
+def deploy_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> list[dict[str, Any]]:
+    """The writes of deploy and destroy, none of which can escalate (see the module's docstring)."""
+    by_kind = _by_kind(specs, scope)
+    roles = [s for s in specs if isinstance(s, RoleSpec)]
+    out = [statement(_sid("Manage", kind), WRITE[kind], resources) for kind, resources in by_kind.items()]
+    out.append(statement("RecordAndLock", ["s3:PutObject", "s3:DeleteObject"], [record_prefix]))
+    if roles:
+        out.append(statement("ManageRolesWithinBoundary", ROLE_WRITES_WITHIN_BOUNDARY, by_kind[RoleSpec.kind],
+                             {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}))
+        for service in sorted({r.trust_service for r in roles}):
+            out.append(statement(f"PassRolesTo{service.split('.')[0].title()}", ["iam:PassRole"],
+                                 [scope.arns.role(r.name) for r in roles if r.trust_service == service],
+                                 {"StringEquals": {"iam:PassedToService": service}}))
+        # A role trusting the deployer (it may write trust policies) would still be useless to it.
+        out.append({"Sid": "NeverAssumePipelineRoles", "Effect": "Deny", "Action": ["sts:AssumeRole"],
+                    "Resource": by_kind[RoleSpec.kind]})
+    if any(isinstance(s, CrawlerSpec) for s in specs):
+        out.append(statement("CreateCrawlers", ["glue:CreateCrawler"], "*"))  # AWS authorises CreateCrawler only on "*"
+    if any(isinstance(s, StateMachineSpec) and s.log_level != "OFF" for s in specs):
+        out.append(statement("StateMachineLogDelivery", LOG_DELIVERY, "*"))
+    return out
+
+
+def run_statements(target: RunTarget, arns: Arns) -> list[dict[str, Any]]:
+    """The smoke run: upload the input, find and follow the execution it starts, read its run record."""
+    execution_prefix = target.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+    out = [
+        statement("UploadInput", ["s3:PutObject"], [arns.objects(target.bucket, target.incoming_prefix)]),
+        statement("FindExecution", ["states:ListExecutions"], [target.state_machine_arn]),
+        statement("FollowExecution", ["states:DescribeExecution", "states:GetExecutionHistory"], [f"{execution_prefix}:*"]),
+    ]
+    if target.record_prefix:
+        out.append(statement("ReadRunRecord", ["s3:GetObject"], [arns.objects(target.bucket, target.record_prefix)]))
+    return out
+
+
+def deployer_policy(purpose: Purpose, prepared: Prepared, run_target: RunTarget | None = None) -> dict[str, Any]:
+    """The ``purpose`` policy of ``prepared``'s project, environment and region (``run`` needs the project's run target)."""
+    scope = scope_of(prepared)
+    record = prepared.record
+    record_prefix = scope.arns.objects(record.bucket, f"{posixpath.dirname(record.record_key)}/")
+    if purpose == "plan":
+        return policy(*plan_statements(prepared.specs, scope, record_prefix))
+    if purpose == "deploy":
+        return policy(*deploy_statements(prepared.specs, scope, record_prefix))
+    if run_target is None:
+        raise ValueError(f"project '{prepared.project}' defines no run_target(ctx): it has no run policy")
+    return policy(*run_statements(run_target, scope.arns))
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    """Characters IAM counts against its size limits: the JSON without whitespace."""
+    return len("".join(json.dumps(document).split()))

@@ -1,47 +1,222 @@
-"""The deployer's own policy: complete for the calls it makes, scoped to one project in one environment."""
+"""The deployer's own policies: plan reads only, deploy cannot escalate, run only runs; each fits a managed policy.
+
+That they allow every call the deployer makes, with its resource and conditions, is proved by recording real
+calls and evaluating them: tests/integration/test_deployer_policy_calls.py.
+"""
+import dataclasses
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from deploy.common.deployer_policy import ACCEPTED_FINDINGS, ACTIONS, deployer_policy
-from deploy.common.deployment import prepare
-from deploy.common.iam_policies import check_policies
+from deploy.common.config import load_config
+from deploy.common.deployer_policy import (
+    ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, PURPOSES, READ, ROLE_WRITES_WITHIN_BOUNDARY, WRITE, deployer_policy, policy_size,
+)
+from deploy.common.deployment import Prepared, artifact_bucket_spec, prepare
+from deploy.common.errors import ProjectError
+from deploy.common.iam_policies import Accepted, check_policies, findings, finding_location, statement
+from deploy.common.projects import load_project
 from deploy.common.resources import KNOWN_KINDS
+from deploy.common.specs import ManagedPolicySpec, RoleSpec
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
-STAR_SIDS = {"AccountAndListing", "CreateCrawlers", "StateMachineLogDelivery"}
+SHIPPED = [(c.name, r) for c in sorted(CONFIG_DIR.glob("*.json")) if not c.name.endswith("schema.json") and c.name != "routing.json"
+           for r in load_config(c).regions]
+STAR_SIDS = {"ReadAccount", "CreateCrawlers", "StateMachineLogDelivery"}
+MANAGED_POLICIES_PER_ROLE = 10  # IAM's default quota (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
+FAMILY = {"fpac"}  # the projects this repository ships
 
 
-@pytest.fixture(scope="module")
-def prod_policy():
-    prepared = prepare(CONFIG_DIR / "prod.json", "us-east-2", "fpac")
-    return deployer_policy(prepared.specs, prepared.context.arns, prepared.record)
+@lru_cache(maxsize=None)
+def _prepared(config: str, region: str) -> Prepared:
+    return prepare(CONFIG_DIR / config, region, "fpac")
 
 
-def test_every_resource_kind_has_its_actions():
-    assert set(ACTIONS) == set(KNOWN_KINDS)
+def policies(prepared: Prepared) -> dict[str, dict]:
+    target = load_project("fpac").run_target(prepared.context)
+    return {purpose: deployer_policy(purpose, prepared, target) for purpose in PURPOSES}
 
 
-def test_policy_lints_clean_and_fits_an_inline_role_policy(prod_policy):
-    check_policies([("deployer", {"deployer": prod_policy})], accepted=ACCEPTED_FINDINGS)
-    assert len(json.dumps(prod_policy, separators=(",", ":"))) < 10240  # IAM's limit for a role's inline policies
+def second_project(prepared: Prepared, name: str = "payments") -> Prepared:
+    """The same pipeline deployed as another project of the environment (names payments-prod-*), as a second
+    project of the config would be: the policies are per project, the boundary per environment."""
+    ctx = dataclasses.replace(prepared.context, project=name)
+    module = load_project("fpac")
+    boundary = [s for s in prepared.specs if isinstance(s, ManagedPolicySpec)]
+    return Prepared(prepared.config_path, prepared.config, name, prepared.region, ctx,
+                    [artifact_bucket_spec(ctx), *boundary, *module.build_specs(ctx)])
 
 
-def test_only_documented_statements_use_a_star_and_the_rest_stay_in_prod(prod_policy):
-    for stmt in prod_policy["Statement"]:
-        resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
-        if stmt["Sid"] in STAR_SIDS:
-            assert resources == ["*"]
-            continue
-        for arn in resources:
-            assert "*" not in arn.split(":")[4], arn  # never a wildcard account
-            assert "prod" in arn or arn.endswith(":catalog"), arn
-            assert "dev" not in arn and "test" not in arn, arn
+@lru_cache(maxsize=1)
+def _catalogue() -> dict[str, dict]:
+    """parliament's IAM action catalogue: 'service:action' (lower case) -> its entry (access level, resources, keys)."""
+    from parliament import iam_definition
+
+    return {f"{service['prefix']}:{p['privilege']}".lower(): p for service in iam_definition for p in service["privileges"]}
 
 
-def test_pass_role_only_to_the_pipelines_roles_and_services(prod_policy):
-    (pass_role,) = [s for s in prod_policy["Statement"] if s["Sid"] == "PassPipelineRoles"]
-    assert all(r.startswith("arn:aws:iam::333333333333:role/fpac-prod-") for r in pass_role["Resource"])
-    assert set(pass_role["Condition"]["StringEquals"]["iam:PassedToService"]) == {
-        "lambda.amazonaws.com", "glue.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com"}
+def access_level(action: str) -> str:
+    return _catalogue()[action.lower()]["access_level"]
+
+
+def condition_keys(action: str) -> set[str]:
+    return {k for r in _catalogue()[action.lower()]["resource_types"] for k in r["condition_keys"]}
+
+
+def test_every_resource_kind_has_its_reads_and_writes():
+    assert set(READ) == set(WRITE) == set(KNOWN_KINDS)
+
+
+def test_every_action_named_is_in_the_catalogue():
+    named = {a for table in (READ, WRITE) for actions in table.values() for a in actions} | set(ROLE_WRITES_WITHIN_BOUNDARY)
+    assert not [a for a in named if a.lower() not in _catalogue()]
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_the_plan_policy_holds_no_write_action(config, region):
+    plan = policies(_prepared(config, region))["plan"]
+    levels = {a: access_level(a) for s in plan["Statement"] for a in s["Action"]}
+    assert {s["Effect"] for s in plan["Statement"]} == {"Allow"}
+    assert set(levels.values()) <= {"Read", "List"}, {a: lvl for a, lvl in levels.items() if lvl not in ("Read", "List")}
+    assert len(levels) > 30
+
+
+def test_every_write_is_in_the_deploy_policy_and_none_in_plan_or_run():
+    reads = {a for actions in READ.values() for a in actions}
+    assert {access_level(a) for a in reads} <= {"Read", "List"}
+    assert all(access_level(a) not in ("Read", "List") for actions in WRITE.values() for a in actions)
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_every_printed_policy_fits_a_managed_policy_and_a_role_holds_them_all(config, region):
+    prepared = _prepared(config, region)
+    projects = [prepared, second_project(prepared)]
+    sizes = {(p.project, purpose): policy_size(doc) for p in projects for purpose, doc in policies(p).items()}
+    assert max(sizes.values()) <= MANAGED_POLICY_CHARS, sizes
+    # The deploy role of the config: plan + deploy for every project and region (the run role: plan + run).
+    regions = len(prepared.config.regions)
+    assert 2 * len(projects) * regions <= MANAGED_POLICIES_PER_ROLE
+    boundary = next(s for s in prepared.specs if isinstance(s, ManagedPolicySpec))
+    assert policy_size(boundary.document) <= MANAGED_POLICY_CHARS
+
+
+def test_policy_sizes_as_documented():
+    """The figures in README ('Deployer permissions'); a change here is a change there."""
+    sizes = {(config, region): {purpose: policy_size(doc) for purpose, doc in policies(_prepared(config, region)).items()}
+             for config, region in SHIPPED}
+    prod = sizes[("prod.json", "us-east-2")]
+    assert prod["deploy"] < 5600 and prod["plan"] < 3000 and prod["run"] < 800, prod
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_parliament_with_community_auditors_is_clean_but_for_reviewed_findings(config, region):
+    for purpose, document in policies(_prepared(config, region)).items():
+        check_policies([(f"deployer-{purpose}", {purpose: document})], accepted=ACCEPTED_FINDINGS, community=True)
+
+
+def test_every_accepted_finding_still_occurs_and_the_only_escalation_is_deploying_code():
+    found = [f for config, region in SHIPPED for doc in policies(_prepared(config, region)).values()
+             for f in findings(doc, community=True)]
+    for accepted in ACCEPTED_FINDINGS:
+        assert any(accepted.matches(f) for f in found), f"stale acceptance: {accepted}"
+    escalations = {finding_location(f)["type"] for f in found if f.issue == "PRIVILEGE_ESCALATION"}
+    assert escalations == {"EditExistingLambdaFunctionWithRole"}
+
+
+def test_accepted_findings_match_issue_and_location_not_text():
+    prepared = _prepared("dev.json", "us-east-2")
+    deploy = policies(prepared)["deploy"]
+    boundary = prepared.context.permissions_boundary_arn
+    # Changing the boundary is a permissions-management action nobody accepted.
+    widened = {**deploy, "Statement": [*deploy["Statement"], statement("Widen", ["iam:CreatePolicyVersion"], [boundary])]}
+    with pytest.raises(ProjectError, match="PERMISSIONS_MANAGEMENT_ACTIONS"):
+        check_policies([("deployer", {"deploy": widened})], accepted=ACCEPTED_FINDINGS, community=True)
+    # Assuming the roles it writes is the classic escalation: reported, not accepted.
+    assume = {**deploy, "Statement": [s for s in deploy["Statement"] if s["Effect"] == "Allow"]
+              + [statement("Assume", ["sts:AssumeRole"], [prepared.context.arns.role("fpac-dev-*")])]}
+    escalations = [f for f in findings(assume, community=True) if f.issue == "PRIVILEGE_ESCALATION"]
+    assert {finding_location(f)["type"] for f in escalations} >= {"PutRolePolicy", "UpdateRolePolicyToAssumeIt"}
+    assert [finding_location(f)["type"] for f in escalations if any(a.matches(f) for a in ACCEPTED_FINDINGS)] == [
+        "EditExistingLambdaFunctionWithRole"]
+    # The same issue elsewhere is not accepted: a bucket escalation through an ACL, a mismatch of another action.
+    assert not Accepted("RESOURCE_MISMATCH", {"actions": frozenset({"states:ListExecutions"})}, "").matches(
+        type("F", (), {"issue": "RESOURCE_MISMATCH", "location": {}, "detail": [{"action": "s3:GetObject"}]})())
+    acl = type("F", (), {"issue": "RESOURCE_POLICY_PRIVILEGE_ESCALATION", "location": {}, "detail":
+                         "Possible resource policy privilege escalation on arn:aws:s3:::b due to s3:GetObject not being "
+                         "allowed, but does allow s3:PutBucketAcl"})()
+    assert not any(a.matches(acl) for a in ACCEPTED_FINDINGS)
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_role_writes_need_the_boundary_which_can_be_created_but_never_changed(config, region):
+    prepared = _prepared(config, region)
+    deploy = policies(prepared)["deploy"]
+    boundary = prepared.context.permissions_boundary_arn
+    iam = [(a, s) for s in deploy["Statement"] for a in s["Action"] if a.startswith("iam:")]
+    for action, stmt in iam:
+        if action in ROLE_WRITES_WITHIN_BOUNDARY:
+            assert stmt["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": boundary}}, action
+        elif action != "iam:PassRole":
+            assert "iam:PermissionsBoundary" not in condition_keys(action), f"{action} could carry the boundary condition"
+            assert "Condition" not in stmt
+    granted = {a for a, _ in iam}
+    assert not granted & {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                          "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:UntagPolicy"}
+    on_boundary = {a for a, s in iam if boundary in s["Resource"]}
+    assert on_boundary == {"iam:CreatePolicy", "iam:TagPolicy"}  # create it once, tagged as ours
+    (deny,) = [s for s in deploy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Action"] == ["sts:AssumeRole"] and deny["Resource"] == next(
+        s["Resource"] for s in deploy["Statement"] if s["Sid"] == "ManageRolesWithinBoundary")
+
+
+def test_every_role_write_iam_can_condition_on_the_boundary_is_conditioned():
+    used = {a for a in (*WRITE[RoleSpec.kind], *ROLE_WRITES_WITHIN_BOUNDARY)}
+    conditionable = {a for a in used if "iam:PermissionsBoundary" in condition_keys(a)}
+    assert conditionable == set(ROLE_WRITES_WITHIN_BOUNDARY)
+
+
+def test_a_boundary_named_by_the_config_is_not_created(tmp_path):
+    data = json.loads((CONFIG_DIR / "dev.json").read_text())
+    data["aws"]["permissions_boundary_arn"] = "arn:aws:iam::111111111111:policy/org-boundary"
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(data))
+    deploy = policies(prepare(path, None, "fpac"))["deploy"]
+    actions = {a for s in deploy["Statement"] for a in s["Action"]}
+    assert not actions & {"iam:CreatePolicy", "iam:TagPolicy"}
+    (within,) = [s for s in deploy["Statement"] if s["Sid"] == "ManageRolesWithinBoundary"]
+    assert within["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111111111111:policy/org-boundary"}}
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_each_role_is_passed_only_to_the_service_it_trusts(config, region):
+    prepared = _prepared(config, region)
+    deploy = policies(prepared)["deploy"]
+    roles = {prepared.context.arns.role(s.name): s.trust_service for s in prepared.specs if isinstance(s, RoleSpec)}
+    passing = [s for s in deploy["Statement"] if "iam:PassRole" in s["Action"]]
+    assert len(passing) == 4
+    for stmt in passing:
+        assert stmt["Action"] == ["iam:PassRole"]
+        (service,) = [stmt["Condition"]["StringEquals"]["iam:PassedToService"]]
+        assert stmt["Resource"] == sorted(arn for arn, trusted in roles.items() if trusted == service)
+    assert sorted(r for s in passing for r in s["Resource"]) == sorted(roles)
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_only_documented_statements_use_a_star_and_the_rest_stay_in_the_environment(config, region):
+    prepared = _prepared(config, region)
+    env, account = prepared.config.environment, prepared.config.account_id
+    others = {"dev", "test", "prod", "local"} - {env}
+    for purpose, document in policies(prepared).items():
+        for stmt in document["Statement"]:
+            resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+            if stmt["Sid"] in STAR_SIDS:
+                assert resources == ["*"], (purpose, stmt["Sid"])
+                continue
+            for arn in resources:
+                parts = arn.split(":")
+                assert parts[4] in ("", account), arn  # never another or a wildcard account
+                assert parts[3] in ("", region), arn
+                assert env in arn or arn.endswith(":catalog"), arn
+                assert not [o for o in others if f"-{o}-" in arn or f"_{o}_" in arn or f"/{o}/" in arn], arn

@@ -7,12 +7,13 @@ from typing import Any, Iterator
 
 import pytest
 
-from deploy.common.deployer_policy import deployer_policy
+from deploy.common.deployer_policy import PURPOSES, deployer_policy
 from deploy.common.deployment import prepare
 from deploy.common.errors import ConfigError
 from deploy.common.naming import Arns, partition_for
 from deploy.common.resources import build_handlers
 from deploy.common.specs import StateMachineSpec
+from deploy.projects.fpac_pipeline.deploy import run_target
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 ARN = re.compile(r"arn:[^:\s\"']*:")
@@ -68,8 +69,9 @@ def test_every_rendered_arn_is_in_the_regions_partition(tmp_path, region, partit
     handlers = build_handlers(None, prepared.context.arns)  # desired() makes no AWS call
     assert_all_arns_in(partition, [handlers[s.kind].desired(s) for s in prepared.specs])
 
-    policy = deployer_policy(prepared.specs, prepared.context.arns, prepared.record)
-    assert assert_all_arns_in(partition, policy) > 20
+    target = run_target(prepared.context)
+    policies = [deployer_policy(purpose, prepared, target) for purpose in PURPOSES]
+    assert assert_all_arns_in(partition, policies) > 40
 
 
 def test_partition_comes_from_botocore():

@@ -162,8 +162,7 @@ def test_deployer_policy_covers_every_call_deploy_update_and_destroy_make(runner
     config = write_config()
     changed = write_config(lambda d: d["projects"]["fpac"]["lambda_defaults"].update({"memory_mb": 512}), name="c.json")
     prepared = prepare(config, "us-east-2", "fpac")
-    allowed = {a for s in deployer_policy(prepared.specs, prepared.context.arns, prepared.record)["Statement"]
-               for a in s["Action"]}
+    allowed = {a for purpose in ("plan", "deploy") for s in deployer_policy(purpose, prepared)["Statement"] for a in s["Action"]}
     calls = set()
     for cfg in (config, changed):
         runner.deploy(cfg)

@@ -22,6 +22,7 @@ def apply_all(context: LocalContext) -> None:
         glue_api,
         glue_crawler,
         glue_job_runs,
+        iam_boundaries,
         lambda_invoke,
         s3_notifications,
         s3_policy_conditions,
@@ -29,7 +30,7 @@ def apply_all(context: LocalContext) -> None:
         sfn_state_machines,
     )
 
-    for module in (glue_api, glue_crawler, glue_job_runs, lambda_invoke, s3_notifications, s3_policy_conditions,
-                   sfn_glue_sync, sfn_state_machines, events_targets):
+    for module in (glue_api, glue_crawler, glue_job_runs, iam_boundaries, lambda_invoke, s3_notifications,
+                   s3_policy_conditions, sfn_glue_sync, sfn_state_machines, events_targets):
         module.apply()
     _applied = True

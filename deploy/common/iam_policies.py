@@ -52,21 +52,27 @@ class Accepted:
         return True
 
 
-# parliament words this finding's place in its detail only.
-_BUCKET_ESCALATION = re.compile(r"Possible resource policy privilege escalation on (?P<resource>\S+) due to "
-                                r"s3:(?P<object_action>\w+) not being allowed, but does allow s3:(?P<bucket_action>\w+)")
+# parliament words these findings' place in their detail only.
+_DETAILS = (
+    re.compile(r"Possible resource policy privilege escalation on (?P<resource>\S+) due to "
+               r"s3:(?P<object_action>\w+) not being allowed, but does allow s3:(?P<bucket_action>\w+)"),
+    re.compile(r"Unknown condition (?P<condition>\S+) for action (?P<action>\S+)"),
+)
 
 
 def finding_location(finding: Any) -> dict[str, Any]:
     """Where a finding is, as data: its location without file, line and column, plus the places its detail names
-    (the actions of a RESOURCE_MISMATCH; the bucket and actions of a RESOURCE_POLICY_PRIVILEGE_ESCALATION)."""
+    (the actions of a RESOURCE_MISMATCH; the bucket and actions of a RESOURCE_POLICY_PRIVILEGE_ESCALATION; the
+    condition and action of an UNKNOWN_CONDITION_FOR_ACTION)."""
     location = finding.location if isinstance(finding.location, dict) else {}
     out = {k: v for k, v in location.items() if k not in ("filepath", "line", "column")}
     detail = finding.detail
     if isinstance(detail, list) and all(isinstance(d, dict) and "action" in d for d in detail):
         out["actions"] = sorted(d["action"] for d in detail)
-    elif isinstance(detail, str) and (match := _BUCKET_ESCALATION.fullmatch(detail)):
-        out.update(match.groupdict())
+    elif isinstance(detail, str):
+        for pattern in _DETAILS:
+            if match := pattern.fullmatch(detail):
+                out.update(match.groupdict())
     return out
 
 

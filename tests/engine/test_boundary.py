@@ -150,3 +150,42 @@ def test_the_boundary_covers_every_project_of_the_config(monkeypatch):
     prepare(CONFIG_DIR / "prod.json", "us-east-2", "fpac")
     assert captured == {"projects": ["fpac"], "buckets": ["acme-fpac-prod-data-333333333333-us-east-2",
                                                           "acme-pipelines-prod-artifacts-333333333333-us-east-2"]}
+
+
+@pytest.mark.parametrize("config, region", SHIPPED)
+def test_every_role_policy_is_within_the_boundary(config, region):
+    """A role asking for more than its boundary would be denied at run time: evaluated, each action on each of its
+    resources of a type the action takes (a wildcard in a resource taken as some name) must be allowed by the
+    boundary, and each action must have such a resource."""
+    from iam_evaluator import ALLOWED, Query, Request, evaluate
+
+    prepared = prepare(CONFIG_DIR / config, region, "fpac")
+    boundary = _boundary(prepared)
+    queries, grants = [], []
+    for role in (s for s in prepared.specs if isinstance(s, RoleSpec)):
+        for document in role.policies.values():
+            for stmt in document["Statement"]:
+                resources = [stmt["Resource"]] if isinstance(stmt["Resource"], str) else stmt["Resource"]
+                for action in stmt["Action"]:
+                    grants.append((role.name, stmt["Sid"], action))
+                    for resource in resources:
+                        concrete = resource if resource == "*" else resource.replace("*", "x")
+                        queries.append(Query(Request(action, concrete, call=f"{role.name} {stmt['Sid']}"), ("boundary",)))
+    decisions = evaluate({"boundary": boundary.document}, queries, prepared.config.account_id, invalid="report")
+    outside = [str(q.request) for q, d in zip(queries, decisions) if d != ALLOWED and d != 'invalid: {"message":"no.resource.types"}']
+    assert not outside, outside
+    applicable = {(q.request.call, q.request.action) for q, d in zip(queries, decisions) if d == ALLOWED}
+    assert not [g for g in grants if (f"{g[0]} {g[1]}", g[2]) not in applicable]
+    assert len(grants) > 60
+
+
+def test_a_role_asking_for_more_than_the_boundary_is_caught():
+    from iam_evaluator import ALLOWED, Query, Request, evaluate
+
+    prepared = prepare(CONFIG_DIR / "dev.json", None, "fpac")
+    boundary = _boundary(prepared).document
+    other_env = Request("s3:GetObject", "arn:aws:s3:::acme-fpac-prod-data-333333333333/incoming/x")
+    iam = Request("iam:PassRole", "arn:aws:iam::111111111111:role/fpac-dev-validate-role")
+    inside = Request("lambda:InvokeFunction", "arn:aws:lambda:us-east-2:111111111111:function:fpac-dev-validate:live")
+    decisions = evaluate({"b": boundary}, [Query(r, ("b",)) for r in (other_env, iam, inside)], "111111111111")
+    assert decisions[:2] == ["ImplicitlyDenied", "ImplicitlyDenied"] and decisions[2] == ALLOWED

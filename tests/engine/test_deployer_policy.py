@@ -163,18 +163,19 @@ def test_role_writes_need_the_boundary_which_can_be_created_but_never_changed(co
             assert "Condition" not in stmt
     granted = {a for a, _ in iam}
     assert not granted & {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-                          "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:UntagPolicy"}
+                          "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy"}
     on_boundary = {a for a, s in iam if boundary in s["Resource"]}
-    assert on_boundary == {"iam:CreatePolicy", "iam:TagPolicy"}  # create it once, tagged as ours
+    assert on_boundary == {"iam:CreatePolicy", "iam:TagPolicy", "iam:UntagPolicy"}  # create it once; its tags follow the config
     (deny,) = [s for s in deploy["Statement"] if s["Effect"] == "Deny"]
     assert deny["Action"] == ["sts:AssumeRole"] and deny["Resource"] == next(
         s["Resource"] for s in deploy["Statement"] if s["Sid"] == "ManageRolesWithinBoundary")
 
 
 def test_every_role_write_iam_can_condition_on_the_boundary_is_conditioned():
-    used = {a for a in (*WRITE[RoleSpec.kind], *ROLE_WRITES_WITHIN_BOUNDARY)}
-    conditionable = {a for a in used if "iam:PermissionsBoundary" in condition_keys(a)}
-    assert conditionable == set(ROLE_WRITES_WITHIN_BOUNDARY)
+    # parliament's catalogue is older than AWS's (DeleteRole gained the key since): the evaluator of the call
+    # test, with the current catalogue, denies a conditioned action that does not support it.
+    conditionable = {a for a in (*WRITE[RoleSpec.kind], *ROLE_WRITES_WITHIN_BOUNDARY) if "iam:PermissionsBoundary" in condition_keys(a)}
+    assert conditionable == set(ROLE_WRITES_WITHIN_BOUNDARY) - {"iam:DeleteRole"}
 
 
 def test_a_boundary_named_by_the_config_is_not_created(tmp_path):
@@ -184,7 +185,7 @@ def test_a_boundary_named_by_the_config_is_not_created(tmp_path):
     path.write_text(json.dumps(data))
     deploy = policies(prepare(path, None, "fpac"))["deploy"]
     actions = {a for s in deploy["Statement"] for a in s["Action"]}
-    assert not actions & {"iam:CreatePolicy", "iam:TagPolicy"}
+    assert not actions & {"iam:CreatePolicy", "iam:TagPolicy", "iam:UntagPolicy"}
     (within,) = [s for s in deploy["Statement"] if s["Sid"] == "ManageRolesWithinBoundary"]
     assert within["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111111111111:policy/org-boundary"}}
 
@@ -220,3 +221,16 @@ def test_only_documented_statements_use_a_star_and_the_rest_stay_in_the_environm
                 assert parts[3] in ("", region), arn
                 assert env in arn or arn.endswith(":catalog"), arn
                 assert not [o for o in others if f"-{o}-" in arn or f"_{o}_" in arn or f"/{o}/" in arn], arn
+
+
+@pytest.mark.parametrize("purpose", [None, "plan", "deploy", "run"])
+def test_the_command_prints_each_policy_and_deploy_by_default_without_any_aws_call(no_aws, purpose):
+    from click.testing import CliRunner
+
+    from deploy.cli import cli
+
+    args = ["deployer-policy", "--config", str(CONFIG_DIR / "prod.json"), "--region", "us-west-2", "--project-type", "fpac"]
+    result = CliRunner().invoke(cli, args + (["--for", purpose] if purpose else []))
+    assert result.exit_code == 0, result.stderr
+    expected = policies(_prepared("prod.json", "us-west-2"))[purpose or "deploy"]
+    assert json.loads(result.stdout) == expected

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws_common import AwsClients
@@ -67,7 +68,7 @@ def run_pipeline(clients: AwsClients, target: RunTarget, input_path: Path, on_ev
 
         final = follow_execution(sfn, execution_arn, collect, timeout=run_timeout)
         record = read_run_record(s3, reports)
-    except (ClientError, BotoCoreError, TimeoutError) as exc:
+    except (ClientError, BotoCoreError, S3UploadFailedError, TimeoutError) as exc:  # the upload's own error wraps AWS's
         raise DeployerError(f"run of s3://{target.bucket}/{key} failed: {exc}") from None
     return RunResult(execution_arn, final["status"], f"s3://{target.bucket}/{key}", reports, record,
                      final.get("error", ""), final.get("cause", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from botocore.awsrequest import AWSResponse
 
 
@@ -62,3 +63,31 @@ def test_hard_failure_stops_with_a_clear_message_and_a_rerun_converges(runner, w
     assert result2.ok and plan2.has_changes
     assert not any(c.action == "delete" for c in plan2.changes)
     assert not runner.deploy(config)[0].has_changes
+
+
+
+def _s3_denied(request, **kwargs):
+    """A before-send hook answering an S3 call as AWS does when no policy allows it."""
+    body = b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+    return AWSResponse(request.url, 403, {"Content-Type": "application/xml"}, _Raw(body))
+
+
+def test_a_smoke_run_whose_upload_is_denied_fails_with_one_line(clean_aws_endpoint, tmp_path):
+    """The credential lacks the run policy: boto3's upload wraps AWS's AccessDenied in its own error, which must read
+    as one line too, not a traceback."""
+    from deploy.common.aws_common import AwsClients, AwsTarget
+    from deploy.common.context import RunTarget
+    from deploy.common.errors import DeployerError
+    from deploy.common.pipeline_run import run_pipeline
+
+    clients = AwsClients(AwsTarget(region="us-east-2", endpoint_url=clean_aws_endpoint, local=True),
+                         event_hooks=[("before-send.s3.PutObject", _s3_denied)])
+    sample = tmp_path / "x.csv"
+    sample.write_text("a,b\n1,2\n")
+    target = RunTarget(bucket="acme-fpac-local-data", incoming_prefix="incoming/",
+                       state_machine_arn="arn:aws:states:us-east-2:123456789012:stateMachine:fpac-itest-workflow")
+    with pytest.raises(DeployerError) as err:
+        run_pipeline(clients, target, sample, lambda event: None, start_timeout=1)
+    message = str(err.value)
+    assert message.startswith("run of s3://acme-fpac-local-data/incoming/") and "(AccessDenied)" in message
+    assert "\n" not in message

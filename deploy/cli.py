@@ -91,7 +91,7 @@ def plan(config_path: Path, region: str | None, project: str, output: str) -> No
     from .common.render import Renderer
 
     prepared = prepare(config_path, region, project)
-    the_plan = connect(prepared).plan(prepared.specs)
+    the_plan = connect(prepared, credential="plan").plan(prepared.specs)
     if output == "json":
         click.echo(json.dumps({"plan": the_plan.to_json()}, indent=2))
     else:
@@ -288,7 +288,7 @@ def history(config_path: Path, region: str | None, project: str, output: str, wo
     if words and (words[0] != "show" or len(words) != 2):
         raise click.UsageError("expected no argument (the list) or: show ID")
     prepared = prepare(config_path, region, project)
-    engine = connect(prepared)
+    engine = connect(prepared, credential="plan")  # reads only
     renderer = Renderer()
     if words:
         entry = load_entry(engine.clients, prepared.record, words[1])
@@ -320,7 +320,7 @@ def rollback(config_path: Path, region: str | None, project: str, output: str, e
 
     approved = load_approved_plan(approved_plan) if approved_plan else None
     prepared = prepare(config_path, region, project)
-    engine = connect(prepared)
+    engine = connect(prepared, credential="plan" if plan_only else "deploy")
     the_plan = rollback_plan(engine, load_entry(engine.clients, prepared.record, entry_id))
     if plan_only:
         click.echo(json.dumps({"plan": the_plan.to_json()}, indent=2)) if output == "json" else Renderer().plan(the_plan)
@@ -340,7 +340,7 @@ def drift(config_path: Path, region: str | None, project: str, output: str) -> N
     from .common.rollback import drift as find_drift
 
     prepared = prepare(config_path, region, project)
-    engine = connect(prepared)
+    engine = connect(prepared, credential="plan")  # reads only
     entry = last_successful(engine.clients, prepared.record)
     if entry is None:
         raise DeployerError(f"{project}/{prepared.config.environment}: no successful deployment in the history to compare with")
@@ -374,7 +374,7 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
     module = load_project(project)
     if not hasattr(module, "run_target"):
         raise DeployerError(f"project '{project}' defines no run_target(ctx); it cannot be run from here")
-    engine = connect(prepared)
+    engine = connect(prepared, credential="run")
     pending = engine.plan(prepared.specs)
     if pending.has_changes:
         raise DeployerError(f"{project} in {prepared.config.environment} differs from the code ({pending.summary_line}); "

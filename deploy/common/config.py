@@ -181,12 +181,22 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+
+
 class AwsAccess(StrictModel):
     """How to reach AWS for this environment."""
 
     profile: str | None = Field(None, description="Named profile from ~/.aws (omit on Jenkins; use its credential binding).")
     assume_role_arn: str | None = Field(
-        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", description="Role the deployer assumes before any call."
+        None, pattern=ROLE_ARN, description="Role the deployer assumes before any call (deploy, destroy, unlock; plan and run "
+                                            "too unless plan_role_arn / run_role_arn are given)."
+    )
+    plan_role_arn: str | None = Field(
+        None, pattern=ROLE_ARN, description="Role `plan` assumes instead: one holding only the plan policy (deployer-policy --for plan)."
+    )
+    run_role_arn: str | None = Field(
+        None, pattern=ROLE_ARN, description="Role `run` assumes instead: one holding the plan and run policies, never deploy."
     )
     permissions_boundary_arn: str | None = Field(
         None, pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$",

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws_rules
 from .aws_common import AwsClients, AwsTarget, CallLog, check_account
 from .boundary import boundary_document
-from .config import EnvironmentConfig, check_region, load_config, project_settings
+from .config import AwsAccess, EnvironmentConfig, check_region, load_config, project_settings
 from .context import ProjectContext
 from .engine import Engine, check_specs
 from .history import Provenance
@@ -59,9 +59,10 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
         partition = partition_for(region)
     except ValueError as exc:
         raise ConfigError(f"{source}: regions: {exc}") from None
-    role = config.aws.assume_role_arn
-    if role and not role.startswith(f"arn:{partition}:"):
-        raise ConfigError(f"{source}: aws.assume_role_arn: {role} is not in partition {partition} of region {region}")
+    for field in ("assume_role_arn", "plan_role_arn", "run_role_arn"):
+        role = getattr(config.aws, field)
+        if role and not role.startswith(f"arn:{partition}:"):
+            raise ConfigError(f"{source}: aws.{field}: {role} is not in partition {partition} of region {region}")
     check_boundary_arn(config, partition, source)
     unknown = sorted(set(config.projects) - set(list_projects()))
     if unknown:
@@ -146,25 +147,33 @@ def artifact_bucket_spec(ctx: ProjectContext) -> BucketSpec:
                       tags=resource_tags(SHARED_OWNER, ctx.environment, "artifacts", dict(ctx.config.tags), ctx.commit))
 
 
-def aws_target(prepared: Prepared) -> AwsTarget:
+Credential = Literal["plan", "deploy", "run"]  # which of the deployer's policies the command needs (deployer_policy.py)
+
+
+def role_for(aws: AwsAccess, credential: Credential) -> str | None:
+    """The role a command assumes: plan_role_arn for plan, run_role_arn for run, else assume_role_arn."""
+    return {"plan": aws.plan_role_arn, "run": aws.run_role_arn}.get(credential) or aws.assume_role_arn
+
+
+def aws_target(prepared: Prepared, credential: Credential = "deploy") -> AwsTarget:
     aws = prepared.config.aws
     endpoint = aws.endpoint
     if prepared.config.is_local:
         from .local_aws.manager import ensure_running  # only local mode needs moto installed
 
         endpoint = ensure_running()
-    return AwsTarget(region=prepared.region, endpoint_url=endpoint, profile=aws.profile, assume_role_arn=aws.assume_role_arn,
+    return AwsTarget(region=prepared.region, endpoint_url=endpoint, profile=aws.profile, assume_role_arn=role_for(aws, credential),
                      retry_mode=aws.retry_mode, max_attempts=aws.max_attempts, local=endpoint is not None and prepared.config.is_local)
 
 
 def connect(prepared: Prepared, call_log: CallLog | None = None,
             event_hooks: list[tuple[str, Callable[..., Any]]] | None = None, target: AwsTarget | None = None,
-            adopt: Iterable[str] = ()) -> Engine:
-    """Clients for the config's account, checked by the account guard, and the engine over them.
+            adopt: Iterable[str] = (), credential: Credential = "deploy") -> Engine:
+    """Clients for the config's account (as the role of ``credential``), checked by the account guard, and the engine.
 
     ``adopt``: 'kind:name' keys of resources another owner's tags claim that this deployment may take over."""
     try:
-        clients = AwsClients(target or aws_target(prepared), call_log=call_log, event_hooks=event_hooks)
+        clients = AwsClients(target or aws_target(prepared, credential), call_log=call_log, event_hooks=event_hooks)
     except (ClientError, BotoCoreError) as exc:  # unknown profile, refused assume-role, ...
         raise AwsCallError(f"{prepared.config_path}: aws: cannot get credentials: {exc}") from None
     check_account(clients, prepared.config.account_id, str(prepared.config_path))

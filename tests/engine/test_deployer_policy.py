@@ -15,7 +15,7 @@ from deploy.common.deployer_policy import (
     ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, PURPOSES, READ, ROLE_WRITES_WITHIN_BOUNDARY, WRITE, deployer_policy, policy_size,
 )
 from deploy.common.deployment import Prepared, artifact_bucket_spec, prepare
-from deploy.common.errors import ProjectError
+from deploy.common.errors import ConfigError, ProjectError
 from deploy.common.iam_policies import Accepted, check_policies, findings, finding_location, statement
 from deploy.common.projects import load_project
 from deploy.common.resources import KNOWN_KINDS
@@ -26,7 +26,6 @@ SHIPPED = [(c.name, r) for c in sorted(CONFIG_DIR.glob("*.json")) if not c.name.
            for r in load_config(c).regions]
 STAR_SIDS = {"ReadAccount", "CreateCrawlers", "StateMachineLogDelivery"}
 MANAGED_POLICIES_PER_ROLE = 10  # IAM's default quota (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
-FAMILY = {"fpac"}  # the projects this repository ships
 
 
 @lru_cache(maxsize=None)
@@ -234,3 +233,23 @@ def test_the_command_prints_each_policy_and_deploy_by_default_without_any_aws_ca
     assert result.exit_code == 0, result.stderr
     expected = policies(_prepared("prod.json", "us-west-2"))[purpose or "deploy"]
     assert json.loads(result.stdout) == expected
+
+
+def test_each_command_assumes_the_role_of_its_credential(tmp_path):
+    from deploy.common.deployment import aws_target
+
+    prod = _prepared("prod.json", "us-east-2")
+    roles = {c: aws_target(prod, c).assume_role_arn for c in PURPOSES}
+    assert roles == {"plan": "arn:aws:iam::333333333333:role/pipeline-planner",
+                     "deploy": "arn:aws:iam::333333333333:role/pipeline-deployer",
+                     "run": "arn:aws:iam::333333333333:role/pipeline-runner"}
+    data = json.loads((CONFIG_DIR / "prod.json").read_text())
+    del data["aws"]["plan_role_arn"], data["aws"]["run_role_arn"]
+    (tmp_path / "one.json").write_text(json.dumps(data))
+    one = prepare(tmp_path / "one.json", "us-east-2", "fpac")
+    assert {aws_target(one, c).assume_role_arn for c in PURPOSES} == {"arn:aws:iam::333333333333:role/pipeline-deployer"}
+    data["aws"]["run_role_arn"] = "arn:aws-cn:iam::333333333333:role/pipeline-runner"
+    (tmp_path / "cn.json").write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=r"cn.json: aws.run_role_arn: arn:aws-cn:iam::333333333333:role/pipeline-runner is not in "
+                                          r"partition aws of region us-east-2$"):
+        prepare(tmp_path / "cn.json", "us-east-2", "fpac")

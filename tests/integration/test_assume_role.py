@@ -66,3 +66,25 @@ def test_a_role_that_cannot_be_assumed_is_a_credentials_error_before_any_other_c
     target = AwsTarget(region="us-east-2", endpoint_url=aws_endpoint, assume_role_arn="not-a-role")  # STS refuses it
     with pytest.raises(AwsCallError, match=r"(?s)itest.json: aws: cannot get credentials: .*RoleArn"):
         connect(prepared, target=target)
+
+
+def test_plan_assumes_the_plan_role_and_deploy_the_deploy_role(write_config, aws_endpoint, monkeypatch):
+    from click.testing import CliRunner
+
+    from deploy.cli import cli
+    from deploy.common import deployment
+
+    assumed: list[str | None] = []
+    real = deployment.AwsClients
+
+    def spy(target, **kwargs):
+        assumed.append(target.assume_role_arn)
+        return real(target, **kwargs)
+
+    monkeypatch.setattr(deployment, "AwsClients", spy)
+    config = write_config(lambda d: d["aws"].update({"assume_role_arn": ROLE,
+                                                     "plan_role_arn": "arn:aws:iam::123456789012:role/pipeline-planner"}))
+    target = ["--config", str(config), "--region", "us-east-2", "--project-type", "fpac"]
+    assert CliRunner().invoke(cli, ["plan", *target]).exit_code == 2
+    assert CliRunner().invoke(cli, ["deploy", *target, "--yes"]).exit_code == 0
+    assert assumed == ["arn:aws:iam::123456789012:role/pipeline-planner", ROLE]

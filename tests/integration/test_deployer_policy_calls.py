@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from iam_evaluator import ALLOWED, Query, Request, evaluate
 
 from deploy.common import config as config_module
 from deploy.common.deployer_policy import deployer_policy
-from deploy.common.deployment import connect, prepare
-from deploy.common.aws_common import AwsTarget, is_mutating
+from deploy.common.deployment import prepare
+from deploy.common.aws_common import is_mutating
 from deploy.common.normalize import normalize_policy
 from deploy.common.pipeline_run import run_pipeline
 from deploy.common.resources.s3 import BucketHandler

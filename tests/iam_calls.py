@@ -11,8 +11,10 @@ An operation missing from the mapping fails loudly: a new call cannot slip past 
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
+from urllib.parse import unquote
 from typing import Any, Callable
 
 from iam_evaluator import Request
@@ -69,6 +71,7 @@ S3_BUCKET = {
     "GetBucketPolicy": "GetBucketPolicy", "PutBucketPolicy": "PutBucketPolicy", "DeleteBucketPolicy": "DeleteBucketPolicy",
     "GetBucketNotificationConfiguration": "GetBucketNotification", "PutBucketNotificationConfiguration": "PutBucketNotification",
     "GetBucketTagging": "GetBucketTagging", "PutBucketTagging": "PutBucketTagging",
+    "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration", "PutObjectLockConfiguration": "PutBucketObjectLockConfiguration",
 }
 S3_OBJECT = {
     "HeadObject": "GetObject", "GetObject": "GetObject", "PutObject": "PutObject", "DeleteObject": "DeleteObject",
@@ -81,12 +84,34 @@ def _s3(call: Call, arns: Arns) -> list[Request]:
     p, op = call.params, call.operation
     if op in S3_BUCKET:
         context = (("s3:prefix", p.get("Prefix", "")),) if op.startswith("ListObjects") else ()
-        return [Request(f"s3:{S3_BUCKET[op]}", arns.bucket(p["Bucket"]), context)]
+        out = [Request(f"s3:{S3_BUCKET[op]}", arns.bucket(p["Bucket"]), context)]
+        if op == "CreateBucket" and p.get("ObjectLockEnabledForBucket"):  # CreateBucket API reference
+            out += [Request("s3:PutBucketObjectLockConfiguration", arns.bucket(p["Bucket"])),
+                    Request("s3:PutBucketVersioning", arns.bucket(p["Bucket"]))]
+        return out
     if op in S3_OBJECT:
         arn = f"{arns.bucket(p['Bucket'])}/{p['Key']}"
-        out = [Request(f"s3:{S3_OBJECT[op]}", arn)]
+        action = S3_OBJECT[op] + ("Version" if p.get("VersionId") and op in ("GetObject", "HeadObject", "GetObjectTagging") else "")
+        context = (("s3:if-none-match", p["IfNoneMatch"]),) if op == "PutObject" and p.get("IfNoneMatch") else ()
+        out = [Request(f"s3:{action}", arn, context)]
         if op == "PutObject" and p.get("Tagging"):
             out.append(Request("s3:PutObjectTagging", arn))  # PutObject with tags needs it (PutObject API reference)
+        if op == "PutObject" and p.get("ObjectLockMode"):
+            out.append(Request("s3:PutObjectRetention", arn))  # a retention given on upload (Object Lock documentation)
+        return out
+    if op == "CopyObject":  # read the source (its version and tags), write the target with them
+        # botocore's own handler has already turned CopySource into "bucket/key?versionId=..." (URL-quoted)
+        source = p["CopySource"]
+        if isinstance(source, dict):
+            path, version = f"{source['Bucket']}/{source['Key']}", source.get("VersionId")
+        else:
+            path, _, version = source.partition("?versionId=")
+        source_arn = f"arn:{arns.partition}:s3:::{unquote(path)}"
+        target = f"{arns.bucket(p['Bucket'])}/{p['Key']}"
+        versioned = "Version" if version else ""
+        out = [Request(f"s3:GetObject{versioned}", source_arn), Request("s3:PutObject", target)]
+        if p.get("TaggingDirective", "COPY") == "COPY":
+            out += [Request(f"s3:GetObject{versioned}Tagging", source_arn), Request("s3:PutObjectTagging", target)]
         return out
     raise KeyError(op)
 
@@ -215,6 +240,18 @@ SERVICES: dict[str, Callable[[Call, Arns], list[Request]]] = {
     "s3": _s3, "iam": _iam, "lambda": _lambda, "glue": _glue, "stepfunctions": _states, "events": _events, "logs": _logs,
     "sts": _sts,
 }
+
+
+@functools.lru_cache(maxsize=1)
+def _access_levels() -> dict[str, str]:
+    from parliament import iam_definition
+
+    return {f"{s['prefix']}:{p['privilege']}".lower(): p["access_level"] for s in iam_definition for p in s["privileges"]}
+
+
+def is_write(action: str) -> bool:
+    """Whether IAM's action catalogue (parliament's copy) calls ``action`` anything but Read or List; unknown: yes."""
+    return _access_levels().get(action.lower(), "Write") not in ("Read", "List")
 
 
 def requests(call: Call, arns: Arns) -> list[Request]:

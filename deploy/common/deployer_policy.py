@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .iam_policies import Accepted, policy, statement
 from .naming import Arns
+from .state import RecordLocation
 from .specs import (
     BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ManagedPolicySpec, ObjectSpec,
     RoleSpec, Spec, StateMachineSpec,
@@ -45,7 +46,8 @@ MANAGED_POLICY_CHARS = 6144  # https://docs.aws.amazon.com/IAM/latest/UserGuide/
 READ: dict[str, tuple[str, ...]] = {
     BucketSpec.kind: ("s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
                       "s3:GetBucketPolicy", "s3:GetBucketNotification", "s3:GetBucketTagging"),
-    ObjectSpec.kind: ("s3:GetObject", "s3:GetObjectTagging"),
+    # ...Version: a rollback serves a script's recorded version again (it checks the version, then copies it).
+    ObjectSpec.kind: ("s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"),
     ManagedPolicySpec.kind: ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags"),
     RoleSpec.kind: ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"),
     LogGroupSpec.kind: ("logs:ListTagsLogGroup",),
@@ -175,8 +177,25 @@ def _by_kind(specs: list[Spec], scope: Scope) -> dict[str, list[str]]:
     return {kind: sorted(found) for kind, found in sorted(resources.items())}
 
 
-def _sid(prefix: str, kind: str) -> str:
-    return prefix + "".join(part.title() for part in kind.split("_"))
+def _locked(specs: list[Spec], scope: Scope) -> list[str]:
+    """The buckets kept under S3 Object Lock (the artifact bucket when history_retention_days is set)."""
+    return sorted(scope.arns.bucket(s.name) for s in specs if isinstance(s, BucketSpec) and s.object_lock)
+
+
+SERVICE_SIDS = {"s3": "S3", "logs": "Logs", "lambda": "Lambda", "glue": "Glue", "states": "StepFunctions", "events": "EventBridge"}
+
+
+def _grouped(by_kind: dict[str, list[str]], actions: dict[str, tuple[str, ...]], verb: str) -> list[dict[str, Any]]:
+    """One statement per service (an action only ever matches resources of its own type, so a Glue job's actions
+    on a crawler's ARN grant nothing), except IAM's kinds, one each: they are the ones to review."""
+    grouped: dict[str, tuple[set[str], set[str]]] = {}
+    for kind, resources in by_kind.items():
+        service = actions[kind][0].split(":")[0]
+        sid = verb + ("".join(part.title() for part in kind.split("_")) if service == "iam" else SERVICE_SIDS[service])
+        names, arns = grouped.setdefault(sid, (set(), set()))
+        names.update(actions[kind])
+        arns.update(resources)
+    return [statement(sid, names, arns) for sid, (names, arns) in grouped.items()]
 
 
 def plan_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> list[dict[str, Any]]:
@@ -185,19 +204,20 @@ def plan_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> list
     if any(isinstance(s, FunctionSpec) and s.reserved_concurrency for s in specs):
         account_reads.append("lambda:GetAccountSettings")  # the plan's concurrency check, only where reservations exist
     return [
-        *(statement(_sid("Read", kind), READ[kind], resources) for kind, resources in _by_kind(specs, scope).items()),
-        statement("ReadRecord", ["s3:GetObject"], [record_prefix]),
+        *_grouped(_by_kind(specs, scope), READ, "Read"),
+        statement("ReadRecord", ["s3:GetObject"], [record_prefix]),  # the record, the lock, the history
+        *([statement("ReadObjectLock", ["s3:GetBucketObjectLockConfiguration"], locked)] if (locked := _locked(specs, scope)) else []),
         # AWS authorises these only on "*": the account check, and listing log groups by prefix.
         statement("ReadAccount", account_reads, "*"),
     ]
 
 
-def deploy_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> list[dict[str, Any]]:
+def deploy_statements(specs: list[Spec], scope: Scope, record: RecordLocation) -> list[dict[str, Any]]:
     """The writes of deploy and destroy, none of which can escalate (see the module's docstring)."""
     by_kind = _by_kind(specs, scope)
     roles = [s for s in specs if isinstance(s, RoleSpec)]
-    out = [statement(_sid("Manage", kind), WRITE[kind], resources) for kind, resources in by_kind.items()]
-    out.append(statement("RecordAndLock", ["s3:PutObject", "s3:DeleteObject"], [record_prefix]))
+    out = _grouped(by_kind, WRITE, "Manage")
+    out += _state_statements(specs, scope, record)
     if roles:
         out.append(statement("ManageRolesWithinBoundary", ROLE_WRITES_WITHIN_BOUNDARY, by_kind[RoleSpec.kind],
                              {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}))
@@ -212,6 +232,21 @@ def deploy_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> li
         out.append(statement("CreateCrawlers", ["glue:CreateCrawler"], "*"))  # AWS authorises CreateCrawler only on "*"
     if any(isinstance(s, StateMachineSpec) and s.log_level != "OFF" for s in specs):
         out.append(statement("StateMachineLogDelivery", LOG_DELIVERY, "*"))
+    return out
+
+
+def _state_statements(specs: list[Spec], scope: Scope, record: RecordLocation) -> list[dict[str, Any]]:
+    """The record and the lock are written, the lock deleted; history is only ever added to: written with
+    If-None-Match (so never over an entry), never deleted, whatever the bucket's policy says."""
+    arn = lambda key: f"{scope.arns.bucket(record.bucket)}/{key}"  # noqa: E731
+    history = arn(f"{record.history_prefix}*")
+    out = [statement("WriteRecordAndLock", ["s3:PutObject"], [arn(record.record_key), arn(record.lock_key)]),
+           statement("ReleaseLock", ["s3:DeleteObject"], [arn(record.lock_key)]),
+           statement("AppendHistory", ["s3:PutObject"], [history], {"Null": {"s3:if-none-match": "false"}})]
+    locked = _locked(specs, scope)
+    if locked:  # history under Object Lock: written with a retention, on the bucket Object Lock is enabled on
+        out += [statement("RetainHistory", ["s3:PutObjectRetention"], [history]),
+                statement("EnableObjectLock", ["s3:PutBucketObjectLockConfiguration"], locked)]
     return out
 
 
@@ -236,7 +271,7 @@ def deployer_policy(purpose: Purpose, prepared: Prepared, run_target: RunTarget 
     if purpose == "plan":
         return policy(*plan_statements(prepared.specs, scope, record_prefix))
     if purpose == "deploy":
-        return policy(*deploy_statements(prepared.specs, scope, record_prefix))
+        return policy(*deploy_statements(prepared.specs, scope, record))
     if run_target is None:
         raise ValueError(f"project '{prepared.project}' defines no run_target(ctx): it has no run policy")
     return policy(*run_statements(run_target, scope.arns))

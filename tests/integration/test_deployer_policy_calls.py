@@ -1,7 +1,7 @@
 """Proof that the deployer's printed policies allow every call it makes, and that each statement is needed.
 
-Every call of a first deploy, an update (config changes, new code, repaired drift), a deploy back, a pipeline run
-and a destroy is recorded (tests/iam_calls.py: the IAM action, the resource ARN from the parameters, the condition
+Every call of a first deploy, a plan, an update (config changes, new code, repaired drift), history and drift,
+a rollback, a deploy back, a pipeline run and a destroy is recorded (tests/iam_calls.py: the IAM action, the resource ARN from the parameters, the condition
 keys, PassRole and the other authorisations a call implies) and evaluated against the policies
 ``deployer-policy --for plan|deploy|run`` prints for that config, by a maintained IAM policy evaluator
 (tests/iam_evaluator.py). A call the policies would deny fails the test; so does a statement whose removal
@@ -16,16 +16,15 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_calls import CallRecorder, requests
+from iam_calls import CallRecorder, is_write, requests
 from iam_evaluator import ALLOWED, Query, Request, evaluate
 
-from deploy.common import config as config_module
 from deploy.common.deployer_policy import deployer_policy
 from deploy.common.deployment import prepare
-from deploy.common.aws_common import is_mutating
-from deploy.common.normalize import normalize_policy
+from deploy.common.history import last_successful, load_entry, recent_entries
 from deploy.common.pipeline_run import run_pipeline
-from deploy.common.resources.s3 import BucketHandler
+from deploy.common.rollback import drift as find_drift
+from deploy.common.rollback import rollback_plan
 from deploy.projects.fpac_pipeline.deploy import run_target
 
 SAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "projects" / "fpac_pipeline" / "sample_data"
@@ -34,7 +33,12 @@ ACCOUNT = "123456789012"
 UNUSED_BY_DESIGN: dict[str, str] = {}
 
 
+def _base(doc):
+    doc["history_retention_days"] = 1  # history under S3 Object Lock: CreateBucket with it, PutObject with a retention
+
+
 def _update(doc):
+    _base(doc)
     fpac = doc["projects"]["fpac"]
     fpac["lambda_defaults"]["memory_mb"] = 512  # UpdateFunctionConfiguration (+ PassRole), PublishVersion, UpdateAlias
     fpac.setdefault("functions", {})["Validate"] = {"reserved_concurrency": 5}  # GetAccountSettings, PutFunctionConcurrency
@@ -45,8 +49,11 @@ def _update(doc):
     doc["tags"] = {"owner": "data-engineering", "costcentre": "local"}  # every kind's Tag and Untag
 
 
-def _drift(iam, glue):
+def _drift(iam, glue, s3):
     """Changes made out of band, which the next deploy repairs."""
+    s3.put_bucket_policy(Bucket="acme-fpac-local-data", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::acme-fpac-local-data/*"}]}))  # DeleteBucketPolicy
     iam.delete_role_permissions_boundary(RoleName="fpac-itest-validate-role")  # PutRolePermissionsBoundary
     iam.update_role(RoleName="fpac-itest-landing-role", Description="edited by hand")  # UpdateRole
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
@@ -90,9 +97,11 @@ def _named(config: Path, policies: dict[str, dict]) -> dict[str, dict]:
 
 
 @pytest.fixture
-def phases(runner, write_config, recorder, local_aws_client, project_copy, monkeypatch, clean_aws_endpoint) -> list[Phase]:
-    """Record every call of: deploy, plan, update (+ drift repaired), deploy back, run, destroy."""
-    base = write_config()
+def phases(runner, write_config, recorder, local_aws_client, project_copy, realism) -> list[Phase]:
+    """Record every call of: deploy, plan, update (+ drift repaired), history and drift, rollback, deploy back, run,
+    destroy. AWS's delays are off: a retried call needs what the call needs, and the proof is about authorisation."""
+    realism(enabled=False)
+    base = write_config(_base)
     changed = write_config(_update, name="changed.json")
     arns_of = lambda config: prepare(config, "us-east-2", "fpac").context.arns  # noqa: E731
     out: list[Phase] = []
@@ -103,45 +112,50 @@ def phases(runner, write_config, recorder, local_aws_client, project_copy, monke
         found = [r for call in calls for r in requests(call, arns_of(config))]
         out.append(Phase(name, config, attached, found))
 
+    def engine_for(config: Path):
+        prepared = prepare(config, "us-east-2", "fpac")
+        return prepared, runner.engine(prepared, hooks=[recorder.hook])
+
     def deploy(config: Path) -> None:
         plan, result = runner.deploy(config, hooks=[recorder.hook])
         assert result.ok, [o.error for o in result.failed]
 
-    # On AWS every bucket gets the TLS-only policy; over the local endpoint's plain http the local AWS would enforce it
-    # (403 to everything). PutBucketPolicy is authorised the same whatever the policy says, so the buckets get a
-    # harmless one here, and the path AWS takes (tls_only) is the one recorded.
-    harmless = lambda self, name: normalize_policy({"Version": "2012-10-17", "Statement": [{  # noqa: E731
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "s3:GetObject",
-        "Resource": self.arns.objects(name)}]})
-    monkeypatch.setattr(BucketHandler, "_tls_only_policy", harmless)
-    monkeypatch.setattr(config_module.EnvironmentConfig, "tls_endpoint", property(lambda self: True))
     deploy(base)
     record("first deploy", base, ("plan", "deploy"))
 
-    engine = runner.engine(prepare(base, "us-east-2", "fpac"), hooks=[recorder.hook])
-    assert not engine.plan(prepare(base, "us-east-2", "fpac").specs).has_changes
+    prepared, engine = engine_for(base)
+    assert not engine.plan(prepared.specs).has_changes
     record("plan", base, ("plan",))
 
-    monkeypatch.setattr(config_module.EnvironmentConfig, "tls_endpoint", property(lambda self: False))  # DeleteBucketPolicy
-    _drift(local_aws_client("iam"), local_aws_client("glue"))
+    _drift(local_aws_client("iam"), local_aws_client("glue"), local_aws_client("s3"))
     for source in (project_copy / "lambda" / "Validate" / "handler.py", project_copy / "glue" / "shared" / "fpac_schema.py"):
         source.write_text(source.read_text() + "\n# changed\n")  # UpdateFunctionCode; PutObject of a script
     deploy(changed)
     record("update", changed, ("plan", "deploy"))
 
-    monkeypatch.setattr(config_module.EnvironmentConfig, "tls_endpoint", property(lambda self: True))
-    deploy(base)  # the reservation goes (DeleteFunctionConcurrency), tags and policies come back
+    prepared, engine = engine_for(changed)  # what `history`, `history show` and `drift` read
+    entries = recent_entries(engine.clients, prepared.record, 10)
+    load_entry(engine.clients, prepared.record, entries[0].id)
+    assert find_drift(engine, last_successful(engine.clients, prepared.record)) == []
+    record("history and drift", changed, ("plan",))
+
+    prepared, engine = engine_for(changed)  # rollback to the first deploy: old code and script versions served again
+    first = load_entry(engine.clients, prepared.record, entries[-1].id)
+    rollback = engine.apply(rollback_plan(engine, first))
+    assert rollback.ok, [o.error for o in rollback.failed]
+    record("rollback", changed, ("plan", "deploy"))
+
+    deploy(base)  # the reservation goes (DeleteFunctionConcurrency), tags, settings and the new code come back
     record("deploy back", base, ("plan", "deploy"))
 
-    prepared = prepare(base, "us-east-2", "fpac")  # what `deploy.py run` does: plan first, then run
-    engine = runner.engine(prepared, hooks=[recorder.hook])
+    prepared, engine = engine_for(base)  # what `deploy.py run` does: plan first, then run
     assert not engine.plan(prepared.specs).has_changes
     result = run_pipeline(engine.clients, run_target(prepared.context), SAMPLES / "fpac_payments_bad_schema.csv",
                           lambda event: None, run_timeout=300)
     assert result.status == "FAILED" and result.record and result.record["failed_stage"] == "validate"  # the record was read
     record("run", base, ("plan", "run"))
 
-    engine = runner.engine(prepared, hooks=[recorder.hook])
+    prepared, engine = engine_for(base)
     destroy = engine.apply(engine.plan([]))
     assert destroy.ok, [o.error for o in destroy.failed]
     record("destroy", base, ("plan", "deploy"))
@@ -225,7 +239,7 @@ def _assert_plan_cannot_write_and_run_cannot_deploy(phases: list[Phase]) -> None
     queries: list[Query] = []
     for phase in phases:
         policies.update(_named(phase.config, _policies(phase.config)))
-        writes = [r for r in dict.fromkeys(phase.requests) if is_mutating(r.call.split(".", 1)[1])]
+        writes = [r for r in dict.fromkeys(phase.requests) if is_write(r.action)]
         queries += [Query(r, (f"{phase.config.name}:plan",)) for r in writes]
         if phase.name != "run":
             queries += [Query(r, (f"{phase.config.name}:plan", f"{phase.config.name}:run")) for r in writes]

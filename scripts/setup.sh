@@ -8,6 +8,3 @@ PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 command -v java >/dev/null || { echo "Java (11 or 17) is required by local Spark for the Glue jobs: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
-# The IAM policy evaluator the deployer-policy tests use (tests/iam_evaluator.py): Node >= 20, versions pinned by the lock file.
-command -v npm >/dev/null || { echo "Node.js 20+ and npm are required by the IAM policy tests: apt-get install -y nodejs npm" >&2; exit 1; }
-npm ci --prefix tests/iam_simulate --no-audit --no-fund --loglevel=error

@@ -48,6 +48,15 @@ def repo_rules() -> RoutingRules:
     return load_rules(DEFAULT_RULES_PATH)
 
 
+@pytest.fixture(scope="session")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A Jenkins-like clone whose origin/main holds the checked-in rules (see gitutil.make_delivery_clone).
+    Shared by many tests: do not change it."""
+    from .gitutil import make_delivery_clone
+
+    return make_delivery_clone(tmp_path_factory.mktemp("delivery-git"), DEFAULT_RULES_PATH.read_text())
+
+
 @dataclass
 class JenkinsStub:
     """A Jenkins stand-in on loopback that records every request and answers ``status``."""

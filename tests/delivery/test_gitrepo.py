@@ -69,3 +69,30 @@ def test_relative_paths_and_not_a_repository(repo, tmp_path: Path):
     outside.mkdir()
     with pytest.raises(DeliveryError, match="cannot find the repository"):
         GitRepo(outside)
+
+
+def test_trusted_ref_questions(clone):
+    repo = GitRepo(clone["path"])
+    assert repo.require_ref("origin/main", "fetch it") == clone["main"]
+    with pytest.raises(DeliveryError, match=r"git: origin/trunk is not in .*: fetch it$"):
+        repo.require_ref("origin/trunk", "fetch it")
+    assert '"develop-to-dev"' in repo.show("origin/main", "deploy/config/routing.json")
+    assert repo.show("origin/main", "no/such/file.json") is None
+    with pytest.raises(DeliveryError, match="cannot resolve origin/trunk"):
+        repo.show("origin/trunk", "deploy/config/routing.json")
+    assert repo.same_file("deploy/config/routing.json", "origin/main", clone["docs"]) is True
+    assert repo.same_file("deploy/config/routing.json", "origin/main", clone["self_route"]) is False
+
+
+def test_ancestry_tags_and_projects_at_a_commit(clone):
+    repo = GitRepo(clone["path"])
+    assert repo.is_ancestor(clone["base"], "origin/develop") and repo.is_ancestor(clone["docs"], clone["docs"])
+    assert not repo.is_ancestor(clone["feature"], "origin/develop")
+    with pytest.raises(DeliveryError, match="cannot check that 0123 is on origin/main"):
+        repo.is_ancestor("0123", "origin/main")
+    assert repo.branch_ref("release/2.1") == "refs/remotes/origin/release/2.1"
+    assert repo.tag_commit("v1.0.0") == clone["base"] and repo.tag_commit("v2.1.0") == clone["main"]
+    with pytest.raises(DeliveryError, match=r"tag 'v0' is not in .* \(fetch it first, e.g. git fetch origin tag v0\)"):
+        repo.tag_commit("v0")
+    assert repo.projects_at(clone["base"], "deploy/projects") == ["fpac", "sales"]  # notes/ has no deploy.py
+    assert repo.projects_at(clone["orders"], "deploy/projects") == ["fpac", "orders", "sales"]

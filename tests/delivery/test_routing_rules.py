@@ -190,3 +190,16 @@ def test_decision_json_shape(repo_rules):
     assert data["commit"] == C1 and data["projects"] == list(PROJECTS) and data["event"]["ref"] == "develop"
     assert set(data) >= {"deploy", "reason", "rule", "environment", "action", "config", "region", "approval_required",
                          "smoke_run", "notes"}
+
+
+def test_projects_may_be_asked_per_commit_and_only_when_a_rule_matches(repo_rules):
+    asked = []
+
+    def projects_of(commit: str) -> tuple[str, ...]:
+        asked.append(commit)
+        return ("sales",)
+
+    assert route_event(push("feature/x", C2), repo_rules, projects_of).deploy is False
+    assert asked == []
+    decision = route_event(push("develop", C2), repo_rules, projects_of)
+    assert (decision.projects, asked) == (("sales",), [C2])

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from ..errors import DeployerError
-from ..projects import list_projects, project_folder
+from ..projects import list_projects
 from .bitbucket import parse_delivery
 from .deadletter import DeadLetters
 from .errors import DeliveryError
@@ -30,6 +30,8 @@ from .receiver import DEFAULT_MAX_BODY_BYTES, ReceiverConfig, create_app, make_r
 from .render import decisions_json, decisions_text
 from .routing import Decision, limit_to_changed, projects_touched, route_events
 from .rules import DEFAULT_RULES_PATH, load_rules
+from .trust import (DEFAULT_TRUSTED_REF, PROJECTS_IN_REPO, TRUSTED_REF_ENV, RulesSource, check_on_ref, load_trusted_rules,
+                    mark_trusted_commit, note_own_rules)
 
 SECRET_ENV = "BITBUCKET_WEBHOOK_SECRET"
 
@@ -63,8 +65,8 @@ def _read_events(from_jenkins: bool, bitbucket_event: str | None, payload: Any, 
             raise click.UsageError("--bitbucket-event needs --payload FILE (or - for stdin)")
         try:
             data = json.load(payload)
-        except ValueError:
-            raise DeliveryError(f"--payload: {payload.name} is not JSON") from None
+        except (ValueError, RecursionError):
+            raise DeliveryError(f"--payload: {payload.name} is not JSON (or nested too deeply)") from None
         delivery = parse_delivery(bitbucket_event, data)
         note = {"ping": f"nothing to deploy for {bitbucket_event}: a ping",
                 "ignored": f"nothing to deploy for {bitbucket_event}: this event is not routed"}.get(delivery.status)
@@ -83,15 +85,21 @@ def _peel(events: list[GitEvent], repo: Callable[[], GitRepo]) -> list[GitEvent]
     ]
 
 
-def _limit(decisions: list[Decision], since: str, repo: Callable[[], GitRepo], projects: list[str]) -> list[Decision]:
-    folders = {name: repo().relative(project_folder(name)) for name in projects}
-    result = []
-    for decision in decisions:
-        if decision.deploy and decision.commit:
-            changed = projects_touched(repo().changed_paths(since, decision.commit), folders)
-            decision = limit_to_changed(decision, changed, since)
-        result.append(decision)
-    return result
+def _vouch(decision: Decision, repo: Callable[[], GitRepo], rules_source: RulesSource) -> Decision:
+    """Believe a decision only as far as git agrees (see ``trust``); DeliveryError when it does not."""
+    if decision.commit and rules_source.commit:
+        decision = note_own_rules(decision, repo(), rules_source)
+    if decision.deploy:
+        check_on_ref(decision.event, repo())
+        decision = mark_trusted_commit(decision, repo(), rules_source)
+    return decision
+
+
+def _limit(decision: Decision, since: str, repo: Callable[[], GitRepo]) -> Decision:
+    if not decision.deploy or not decision.commit:
+        return decision
+    folders = {name: f"{PROJECTS_IN_REPO}/{name}_pipeline" for name in decision.projects}
+    return limit_to_changed(decision, projects_touched(repo().changed_paths(since, decision.commit), folders), since)
 
 
 @click.command("route")
@@ -104,31 +112,40 @@ def _limit(decisions: list[Decision], since: str, repo: Callable[[], GitRepo], p
 @click.option("--ref", help="With --event: branch, tag, or pull request source branch.")
 @click.option("--target", help="With --event pull_request*: the target branch.")
 @click.option("--commit", help="With --event: the commit.")
-@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES_PATH,
-              show_default="deploy/config/routing.json", help="Routing rules file.")
+@click.option("--trusted-ref", envvar=TRUSTED_REF_ENV, default=DEFAULT_TRUSTED_REF, show_default=True,
+              help=f"The ref whose deploy/config/routing.json decides (env {TRUSTED_REF_ENV}); never the commit's own.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Decide with this rules file instead of the trusted ref's (to try rules out; the pipeline never passes it).")
 @click.option("--changed-since", metavar="COMMIT",
               help="Only projects whose folder changed between COMMIT and the routed commit.")
 @click.option("--expect-environment", metavar="ENV",
               help="Fail unless the decision deploys to ENV (guards webhook-triggered builds).")
 @click.option("--repo", "repo_path", type=click.Path(path_type=Path, file_okay=False), default=".",
-              help="The git clone (for tag-on-branch checks, annotated tags, --changed-since).")
+              help="The git clone holding the trusted ref and the event's commits.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def route(from_jenkins: bool, bitbucket_event: str | None, payload: Any, kind: str | None, ref: str | None, target: str | None,
-          commit: str | None, rules_path: Path, changed_since: str | None, expect_environment: str | None, repo_path: Path,
-          output: str) -> None:
-    """Decide which environment a git event deploys to, and print why. Exit 0 also when nothing is to deploy."""
+          commit: str | None, trusted_ref: str, rules_path: Path | None, changed_since: str | None,
+          expect_environment: str | None, repo_path: Path, output: str) -> None:
+    """Decide which environment a git event deploys to, and print why. Exit 0 also when nothing is to deploy.
+
+    The rules come from the trusted ref, and every deploying event is checked against git: its
+    commit must be on its branch (a tag must point at it). Exit 1 otherwise."""
     try:
-        rules = load_rules(rules_path)
         source, events, note = _read_events(from_jenkins, bitbucket_event, payload, kind, ref, target, commit)
         repo = _LazyRepo(repo_path)
-        projects = list_projects()
-        decisions = route_events(_peel(events, repo), rules, projects, branch_check=lambda c, b: repo().is_on_branch(c, b))
+        if rules_path is not None:
+            rules, rules_source = load_rules(rules_path), RulesSource(file=str(rules_path))
+        else:
+            rules, rules_source = load_trusted_rules(repo(), trusted_ref)
+        decisions = route_events(_peel(events, repo), rules, lambda c: repo().projects_at(c, PROJECTS_IN_REPO),
+                                 branch_check=lambda c, b: repo().is_on_branch(c, b))
+        decisions = [_vouch(d, repo, rules_source) for d in decisions]
         if changed_since:
-            decisions = _limit(decisions, changed_since, repo, projects)
+            decisions = [_limit(d, changed_since, repo) for d in decisions]
     except DeployerError as exc:
         _fail(exc)
     render = decisions_json if output == "json" else decisions_text
-    click.echo(render(source, decisions, note))
+    click.echo(render(source, decisions, note, rules_source))
     if expect_environment:
         deploying = [d for d in decisions if d.deploy]
         if not deploying or any(d.environment != expect_environment for d in deploying):

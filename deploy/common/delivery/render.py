@@ -5,17 +5,24 @@ import json
 from collections.abc import Sequence
 
 from .routing import Decision
+from .trust import RulesSource
 
 
-def decisions_json(source: str, decisions: Sequence[Decision], note: str | None = None) -> str:
+def decisions_json(source: str, decisions: Sequence[Decision], note: str | None = None,
+                   rules: RulesSource | None = None) -> str:
     body = {"source": source, "deploy": any(d.deploy for d in decisions), "decisions": [d.to_dict() for d in decisions]}
+    if rules is not None:
+        body["rules"] = rules.to_dict()
     if note:
         body["note"] = note
     return json.dumps(body, indent=2)
 
 
-def decisions_text(source: str, decisions: Sequence[Decision], note: str | None = None) -> str:
+def decisions_text(source: str, decisions: Sequence[Decision], note: str | None = None,
+                   rules: RulesSource | None = None) -> str:
     lines = [f"Source: {source}"]
+    if rules is not None:
+        lines.append(f"Rules:  {rules.describe()}")
     if note:
         lines.append(note)
     for number, d in enumerate(decisions, start=1):
@@ -31,7 +38,9 @@ def decisions_text(source: str, decisions: Sequence[Decision], note: str | None 
                 f"   commit:            {d.commit}",
                 f"   approval required: {'yes' if d.approval_required else 'no'}",
                 f"   smoke run:         {'yes' if d.smoke_run else 'no'}",
-                f"   why:               {d.reason}",
             ]
+            if d.on_trusted_ref is not None and rules is not None:
+                lines.append(f"   on trusted ref:    {'yes' if d.on_trusted_ref else 'no'} ({rules.ref})")
+            lines.append(f"   why:               {d.reason}")
         lines += [f"   note: {n}" for n in d.notes]
     return "\n".join(lines)

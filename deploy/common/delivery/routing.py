@@ -19,6 +19,8 @@ from .rules import Rule, RoutingRules
 
 # (commit, branch) -> is the commit on that branch? Raises DeliveryError when it cannot tell.
 BranchCheck = Callable[[str, str], bool]
+# The known project names, or a function giving those of one commit (``route`` asks git for them).
+Projects = Sequence[str] | Callable[[str], Sequence[str]]
 COMMIT_KEY_LENGTH = 12  # Bitbucket Cloud abbreviates some hashes to 12 characters
 
 
@@ -38,6 +40,7 @@ class Decision:
     approval_required: bool = False
     smoke_run: bool = False
     notes: tuple[str, ...] = ()
+    on_trusted_ref: bool | None = None  # is the commit on the trusted ref? None: not asked (no trusted ref, or no deploy)
 
     @property
     def commit(self) -> str | None:
@@ -94,12 +97,13 @@ def _describe_rule(rule: Rule) -> str:
 def route_event(
     event: GitEvent,
     rules: RoutingRules,
-    projects: Sequence[str],
+    projects: Projects,
     branch_check: BranchCheck | None = None,
 ) -> Decision:
     """Decide for one event: the first rule that matches wins.
 
-    ``projects`` are the known project names. Without ``branch_check`` (the webhook receiver has
+    ``projects`` are the known project names, or a function of the commit giving them (asked only
+    when a rule matches). Without ``branch_check`` (the webhook receiver has
     no clone), a tag rule's branch condition is left to the pipeline, which routes again with git.
     """
     if event.deleted:
@@ -120,8 +124,9 @@ def route_event(
     return replace(_nothing(event, "no routing rule matches"), notes=tuple(notes))
 
 
-def _decide(event: GitEvent, rule: Rule, rules: RoutingRules, projects: Sequence[str], notes: list[str]) -> Decision:
+def _decide(event: GitEvent, rule: Rule, rules: RoutingRules, known: Projects, notes: list[str]) -> Decision:
     target = rules.environments[rule.environment]
+    projects = known(event.commit or "") if callable(known) else known
     if rule.projects is not None:
         unknown = sorted(set(rule.projects) - set(projects))
         if unknown:
@@ -159,7 +164,7 @@ def _decide(event: GitEvent, rule: Rule, rules: RoutingRules, projects: Sequence
 def route_events(
     events: Iterable[GitEvent],
     rules: RoutingRules,
-    projects: Sequence[str],
+    projects: Projects,
     branch_check: BranchCheck | None = None,
 ) -> list[Decision]:
     """Decide for every event of one delivery, deploying each (environment, action, commit) once."""

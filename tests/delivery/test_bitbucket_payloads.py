@@ -189,3 +189,51 @@ def test_real_captured_payloads_parse(name):
     key, expected = SHARED[name]
     delivery = parse_delivery(key, json.loads((SHARED_FIXTURES / name).read_text()))
     assert [(e.kind, e.ref, e.commit) for e in delivery.events] == expected
+
+
+# ------------------------------------------------------------------ malformed bodies
+
+FUZZED = {"cloud/pullrequest_created.json": "pullrequest:created", "cloud/pullrequest_fulfilled.json": "pullrequest:fulfilled",
+          "cloud/repo_push_multi.json": "repo:push", "server/refs_changed_multi.json": "repo:refs_changed",
+          "server/refs_changed_annotated_tag.json": "repo:refs_changed", "server/pr_merged.json": "pr:merged",
+          "server/pr_opened.json": "pr:opened"}
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    children = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in children:
+        yield from _paths(value, (*prefix, key))
+
+
+def _replaced(data, path, value):
+    if not path:
+        return value
+    data = copy.deepcopy(data)
+    holder = data
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize("name", sorted(FUZZED))
+def test_any_field_of_any_type_is_a_payload_error_or_routes_cleanly(repo_rules, name):
+    """Every value of a real body, replaced by each JSON type in turn: parsing either raises
+    PayloadError (the receiver's 400) or gives events that route and become string build parameters;
+    never another exception (the receiver's 500)."""
+    from deploy.common.delivery.jenkins_api import build_parameters
+
+    data = fixture_json(name)
+    cases = 0
+    for path in list(_paths(data)):
+        for value in (None, True, 0, 1.5, "", "x", [], [1], {}, {"a": 1}):
+            cases += 1
+            try:
+                delivery = parse_delivery(FUZZED[name], _replaced(data, path, value))
+            except PayloadError:
+                continue
+            for decision in route_events(delivery.events, repo_rules, PROJECTS):
+                parameters = build_parameters(decision, "d")
+                assert all(isinstance(v, str) for v in parameters.values()), (path, value, parameters)
+    assert cases > 500

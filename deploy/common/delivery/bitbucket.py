@@ -63,6 +63,12 @@ def _get(obj: Any, path: str, at: str = "", *, optional: bool = False) -> Any:
     return current
 
 
+def _optional_text(obj: Any, path: str) -> str | None:
+    """``obj[a][b]...`` when it is a non-empty string, else None (an optional field of another type is ignored)."""
+    value = _get(obj, path, optional=True)
+    return value if isinstance(value, str) and value else None
+
+
 def _text(obj: Any, path: str, at: str = "") -> str:
     value = _get(obj, path, at)
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value) == "":
@@ -92,7 +98,7 @@ def _cloud_push(payload: dict[str, Any]) -> list[GitEvent]:
     for index, change in enumerate(_list(payload, "push.changes")):
         at = f"push.changes[{index}]"
         old, new = _get(change, "old", at, optional=True), _get(change, "new", at, optional=True)
-        previous = _get(old, "target.hash", optional=True) if old else None
+        previous = _optional_text(old, "target.hash") if old else None
         if new is None:
             if old is None:
                 raise PayloadError(f"{at}: both 'old' and 'new' are null")
@@ -124,7 +130,7 @@ def _cloud_pull_request(payload: dict[str, Any], merged: bool) -> list[GitEvent]
             target=_text(pr, "destination.branch.name", "pullrequest"),
             commit=commit,
             pull_request_id=str(pr["id"]) if pr.get("id") is not None else None,
-            url=_get(pr, "links.html.href", optional=True),
+            url=_optional_text(pr, "links.html.href"),
             source=CLOUD,
         )
     ]
@@ -134,8 +140,9 @@ def _cloud_pull_request(payload: dict[str, Any], merged: bool) -> list[GitEvent]
 
 def _server_refs_changed(payload: dict[str, Any]) -> list[GitEvent]:
     changes = _list(payload, "changes")
-    known_commits = {c["id"] for c in payload.get("commits") or [] if isinstance(c, dict) and c.get("id")}
-    to_commit = _get(payload, "toCommit.id", optional=True)
+    commits = payload.get("commits")
+    known_commits = {c["id"] for c in commits if isinstance(c, dict) and isinstance(c.get("id"), str)} if isinstance(commits, list) else set()
+    to_commit = _optional_text(payload, "toCommit.id")
     if to_commit:
         known_commits.add(to_commit)
     events = []
@@ -147,7 +154,7 @@ def _server_refs_changed(payload: dict[str, Any]) -> list[GitEvent]:
         kind: Literal["push", "tag"] = "push" if ref_type == "BRANCH" else "tag"
         name = _text(change, "ref.displayId", at)
         change_type = _text(change, "type", at)
-        from_hash = _get(change, "fromHash", at, optional=True)
+        from_hash = _optional_text(change, "fromHash")
         previous = from_hash if from_hash and from_hash != _ZERO_HASH else None
         if change_type == "DELETE":
             events.append(GitEvent(kind=kind, ref=name, commit=None, deleted=True, previous=previous, source=SERVER))
@@ -179,17 +186,17 @@ def _server_pull_request(payload: dict[str, Any], merged: bool) -> list[GitEvent
     pr = _get(payload, "pullRequest")
     if merged:
         # A fast-forward merge creates no merge commit: the target then points at the source head.
-        commit = _get(pr, "properties.mergeCommit.id", optional=True) or _text(pr, "fromRef.latestCommit", "pullRequest")
+        commit = _optional_text(pr, "properties.mergeCommit.id") or _text(pr, "fromRef.latestCommit", "pullRequest")
     else:
         commit = _text(pr, "fromRef.latestCommit", "pullRequest")
     links = _get(pr, "links.self", optional=True)
-    url = links[0].get("href") if isinstance(links, list) and links and isinstance(links[0], dict) else None
+    url = _optional_text(links[0], "href") if isinstance(links, list) and links else None
     return [
         GitEvent(
             kind="pull_request_merged" if merged else "pull_request",
             ref=_text(pr, "fromRef.displayId", "pullRequest"),
             target=_text(pr, "toRef.displayId", "pullRequest"),
-            commit=str(commit),
+            commit=commit,
             pull_request_id=str(pr["id"]) if pr.get("id") is not None else None,
             url=url,
             source=SERVER,

@@ -121,24 +121,28 @@ def start_receiver(jenkins: JenkinsStub, tmp_path: Path, repo_rules: RoutingRule
     from deploy.common.delivery.jenkins_api import JenkinsClient, JenkinsSettings
     from deploy.common.delivery.logs import configure_json_logging
     from deploy.common.delivery.receiver import ReceiverConfig, create_app, make_receiver_server
+    from waitress.wasyncore import close_all
 
     servers = []
 
-    def start(max_body_bytes: int = 64 * 1024, rules: RoutingRules | None = None) -> Receiver:
+    def start(max_body_bytes: int = 64 * 1024, rules: RoutingRules | None = None, env: dict[str, str] | None = None) -> Receiver:
         logs = io.StringIO()
         configure_json_logging(stream=logs)
-        settings = JenkinsSettings.from_env({**JENKINS_ENV, "JENKINS_URL": jenkins.url})
+        settings = JenkinsSettings.from_env({**JENKINS_ENV, "JENKINS_URL": jenkins.url, **(env or {})}, allow_http=True)
         dead_letter = tmp_path / "dead-letter.jsonl"
         config = ReceiverConfig(
             secret=SECRET.encode(), rules=rules or repo_rules, projects=PROJECTS, dead_letters=DeadLetters(dead_letter),
-            trigger=JenkinsClient(settings, timeout=5).trigger, max_body_bytes=max_body_bytes,
+            trigger=JenkinsClient(settings, timeout=5).trigger, state=tmp_path / "state.sqlite3", max_body_bytes=max_body_bytes,
         )
-        server = make_receiver_server(create_app(config), "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        return Receiver(url=f"http://127.0.0.1:{server.server_port}", logs=logs, dead_letter=dead_letter)
+        server = make_receiver_server(create_app(config), "127.0.0.1", 0, max_body_bytes)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return Receiver(url=f"http://127.0.0.1:{server.effective_port}", logs=logs, dead_letter=dead_letter)
 
     yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    for server, thread in servers:
+        # Closed from its own loop thread: closing the sockets from here would break the select it waits in.
+        server.trigger.pull_trigger(lambda server=server: (server.task_dispatcher.shutdown(), close_all(server._map)))
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the receiver did not stop"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import socket
 
@@ -122,14 +123,45 @@ def test_body_not_json_or_missing_fields_or_no_event_key_is_400(start_receiver, 
     assert jenkins.requests == []
 
 
-def test_body_over_the_limit_is_413(start_receiver, jenkins):
+def chunked(body: bytes, size: int = 1000):
+    """The body as a generator: requests then sends it with Transfer-Encoding: chunked (no Content-Length)."""
+    return (body[i:i + size] for i in range(0, len(body), size))
+
+
+def test_body_over_the_limit_is_413_with_or_without_a_length(start_receiver, jenkins):
+    """waitress refuses it before reading it whole: a declared length over the limit at once, a
+    chunked body as soon as it passes the limit."""
     receiver = start_receiver(max_body_bytes=4096)
     body = json.dumps({"push": {"changes": []}, "padding": "x" * 8000}).encode()
     response = post(receiver, "repo:push", body)
     assert response.status_code == 413
-    assert response.json()["status"] == "request_entity_too_large"
-    assert post(receiver, "repo:push", fixture_bytes("cloud/repo_push_no_changes.json")).status_code == 200  # still serving
+    for too_big in (body, body * 100):
+        headers = {"X-Event-Key": "repo:push", "X-Request-UUID": "big", "X-Hub-Signature": sign(SECRET.encode(), too_big)}
+        response = requests.post(f"{receiver.url}/webhook", data=chunked(too_big), headers=headers, timeout=10)
+        assert response.status_code == 413
+        assert "Transfer-Encoding" not in response.request.headers or response.request.headers["Transfer-Encoding"] == "chunked"
+    fits = fixture_bytes("cloud/repo_push_no_changes.json")
+    headers = {"X-Event-Key": "repo:push", "X-Request-UUID": "small", "X-Hub-Signature": sign(SECRET.encode(), fits)}
+    response = requests.post(f"{receiver.url}/webhook", data=chunked(fits, 100), headers=headers, timeout=10)
+    assert (response.status_code, response.json()["status"]) == (200, "nothing_to_deploy")  # chunked and under: read whole
+    assert post(receiver, "repo:push", fits, delivery="after").status_code == 200  # still serving
     assert jenkins.requests == []
+
+
+def test_the_apps_own_limit_answers_413_in_json_under_any_server(jenkins, tmp_path, repo_rules):
+    """The Flask app keeps its own limit (for a WSGI server without one), chunked input included."""
+    from deploy.common.delivery.deadletter import DeadLetters
+    from deploy.common.delivery.receiver import ReceiverConfig, create_app
+
+    config = ReceiverConfig(secret=SECRET.encode(), rules=repo_rules, projects=PROJECTS, dead_letters=DeadLetters(tmp_path / "dl"),
+                            trigger=lambda parameters: "", state=tmp_path / "state.sqlite3", max_body_bytes=2048)
+    client = create_app(config).test_client()
+    response = client.post("/webhook", data=b"x" * 4096, headers={"X-Event-Key": "repo:push"})
+    assert (response.status_code, response.get_json()["status"]) == (413, "request_entity_too_large")
+    # A server that passes a chunked body through unbuffered (no length, input terminated by EOF):
+    response = client.post("/webhook", input_stream=io.BytesIO(b"x" * 4096), environ_overrides={"wsgi.input_terminated": True},
+                           headers={"X-Event-Key": "repo:push", "Transfer-Encoding": "chunked"})
+    assert (response.status_code, response.get_json()["status"]) == (413, "request_entity_too_large")
 
 
 def test_unknown_event_is_202_and_ignored(start_receiver, jenkins):
@@ -194,5 +226,49 @@ def test_health_endpoint(start_receiver):
     receiver = start_receiver()
     response = requests.get(f"{receiver.url}/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "environments": ["dev", "prod", "test"], "rules": 4, "projects": list(PROJECTS)}
+    assert (response.text, response.headers["Content-Type"]) == ("ok", "text/plain; charset=utf-8")  # and nothing else
     assert requests.get(f"{receiver.url}/webhook", timeout=5).status_code == 405
+
+
+def test_the_same_body_under_a_new_delivery_id_is_a_duplicate(start_receiver, jenkins):
+    receiver = start_receiver()
+    body = fixture_bytes("cloud/repo_push_develop.json")
+    assert post(receiver, "repo:push", body, delivery="first").json()["status"] == "triggered"
+    again = post(receiver, "repo:push", body, delivery="resent-as-new")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert len(jenkins.builds()) == 1
+    [line] = [line for line in log_lines(receiver) if line.get("outcome") == "duplicate"]
+    assert line["body_sha256"] == __import__("hashlib").sha256(body).hexdigest()
+
+
+def test_deduplication_survives_a_restart(start_receiver, jenkins):
+    body = fixture_bytes("server/refs_changed_develop.json")
+    first = start_receiver()
+    assert post(first, "repo:refs_changed", body, delivery="r-1", id_header="X-Request-Id").json()["status"] == "triggered"
+    restarted = start_receiver()  # same state file, new app and server
+    again = post(restarted, "repo:refs_changed", body, delivery="r-1", id_header="X-Request-Id")
+    assert again.json()["status"] == "duplicate"
+    assert len(jenkins.builds()) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 200_000 + b"]" * 200_000, b'{"push": ' * 50_000 + b"{}" + b"}" * 50_000, b'{"push": {"changes": 5}}',
+     b'{"push": {"changes": [{"new": {"type": "branch", "name": [], "target": {"hash": {}}}}]}}', b"null", b'"x"', b"1e999999"],
+)
+def test_a_malformed_body_is_400_never_500(start_receiver, jenkins, body):
+    receiver = start_receiver(max_body_bytes=1024 * 1024)
+    response = post(receiver, "repo:push", body)
+    assert response.status_code == 400, response.text
+    assert response.json()["status"] == "bad_request"
+    assert jenkins.requests == []
+
+
+def test_each_environment_may_have_its_own_jenkins_job(start_receiver, jenkins):
+    """JENKINS_JOB_PROD: prod builds are queued in the folder that holds the prod credentials."""
+    receiver = start_receiver(env={"JENKINS_JOB_PROD": "delivery-prod/aws-pipelines/"})
+    post(receiver, "repo:push", fixture_bytes("cloud/repo_push_develop.json"), delivery="j-1")
+    post(receiver, "pullrequest:fulfilled", fixture_bytes("cloud/pullrequest_fulfilled.json"), delivery="j-2")
+    assert [(r["path"], r["form"]["ENVIRONMENT"]) for r in jenkins.requests] == [
+        ("/job/delivery/job/aws-pipelines/buildWithParameters", "dev"),
+        ("/job/delivery-prod/job/aws-pipelines/buildWithParameters", "prod")]

@@ -32,7 +32,8 @@ def serve_env(jenkins_url: str, **extra: str) -> dict[str, str]:
 def test_serve_process_end_to_end(jenkins, tmp_path: Path):
     dead_letter = tmp_path / "dl.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-c", CODE, "serve", "--port", "0", "--dead-letter", str(dead_letter)],
+        [sys.executable, "-c", CODE, "serve", "--port", "0", "--dead-letter", str(dead_letter), "--state", str(tmp_path / "s.db"),
+         "--allow-http-jenkins"],
         cwd=REPO_ROOT, env=serve_env(jenkins.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
@@ -46,8 +47,10 @@ def test_serve_process_end_to_end(jenkins, tmp_path: Path):
     try:
         listening = next_log()
         assert listening["message"] == "listening" and listening["host"] == "127.0.0.1"
+        assert listening["server"] == "waitress"
         url = f"http://127.0.0.1:{listening['port']}"
-        assert requests.get(f"{url}/healthz", timeout=5).json()["status"] == "ok"
+        health = requests.get(f"{url}/healthz", timeout=5)
+        assert health.text == "ok" and "waitress" in health.headers["Server"]
         body = fixture_bytes("server/refs_changed_develop.json")
         response = requests.post(f"{url}/webhook", data=body, timeout=10, headers={
             "X-Event-Key": "repo:refs_changed", "X-Request-Id": "srv-1", "X-Hub-Signature": sign(SECRET.encode(), body)})
@@ -66,18 +69,47 @@ def test_serve_process_end_to_end(jenkins, tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    ("drop", "message"),
+    ("change", "args", "message"),
     [
-        ("BITBUCKET_WEBHOOK_SECRET", "Error: BITBUCKET_WEBHOOK_SECRET is not set"),
-        ("JENKINS_API_TOKEN", "Error: environment variable(s) not set: JENKINS_API_TOKEN (needed to trigger Jenkins)"),
+        ({"BITBUCKET_WEBHOOK_SECRET": ""}, [], "Error: BITBUCKET_WEBHOOK_SECRET is not set (or is blank)"),
+        ({"BITBUCKET_WEBHOOK_SECRET": " \t\n "}, [], "Error: BITBUCKET_WEBHOOK_SECRET is not set (or is blank)"),
+        ({"JENKINS_API_TOKEN": ""}, ["--allow-http-jenkins"],
+         "Error: environment variable(s) not set: JENKINS_API_TOKEN (needed to trigger Jenkins)"),
+        ({}, [], "Error: JENKINS_URL must be https:// (the API token goes with every request); --allow-http-jenkins"),
+        ({"WEBHOOK_ALLOW_HTTP_JENKINS": "1"}, ["--state", "/nonexistent/dir/state.db"],
+         "Error: /nonexistent/dir/state.db: cannot open the de-duplication state"),
     ],
 )
-def test_serve_refuses_to_start_without_its_settings(drop, message):
-    env = {**JENKINS_ENV, "JENKINS_URL": "http://127.0.0.1:9", "BITBUCKET_WEBHOOK_SECRET": SECRET, drop: ""}
-    result = CliRunner().invoke(webhook, ["serve", "--port", "0"], env=env)
+def test_serve_refuses_to_start_without_its_settings(change, args, message, tmp_path: Path):
+    env = {**JENKINS_ENV, "JENKINS_URL": "http://127.0.0.1:9", "BITBUCKET_WEBHOOK_SECRET": SECRET, **change}
+    result = CliRunner().invoke(webhook, ["serve", "--port", "0", "--dead-letter", str(tmp_path / "dl"), *args], env=env)
     assert result.exit_code == 1
-    assert message in result.output
+    assert result.output.startswith(message) and len(result.output.strip().splitlines()) == 1, result.output
     assert SECRET not in result.output and JENKINS_ENV["JENKINS_API_TOKEN"] not in result.output
+
+
+def test_the_app_factory_reads_the_environment(jenkins, tmp_path: Path):
+    from deploy.common.delivery.errors import DeliveryError
+    from deploy.common.delivery.receiver import create_app_from_env
+    from deploy.common.errors import ConfigError
+
+    env = {**JENKINS_ENV, "JENKINS_URL": jenkins.url, "BITBUCKET_WEBHOOK_SECRET": SECRET,
+           "WEBHOOK_STATE": str(tmp_path / "s.db"), "WEBHOOK_DEAD_LETTER": str(tmp_path / "dl"),
+           "WEBHOOK_ALLOW_HTTP_JENKINS": "true", "WEBHOOK_MAX_BODY_BYTES": "16384"}
+    client = create_app_from_env(env).test_client()
+    assert client.get("/healthz").get_data(as_text=True) == "ok"
+    assert client.post("/webhook", data=b"x" * 16385, headers={"X-Event-Key": "repo:push"}).status_code == 413
+    body = fixture_bytes("server/refs_changed_develop.json")
+    response = client.post("/webhook", data=body, headers={"X-Event-Key": "repo:refs_changed", "X-Request-Id": "f-1",
+                                                            "X-Hub-Signature": sign(SECRET.encode(), body)})
+    assert response.get_json()["status"] == "triggered" and len(jenkins.builds()) == 1
+    assert (tmp_path / "s.db").is_file()
+    with pytest.raises(DeliveryError, match="WEBHOOK_MAX_BODY_BYTES: not a valid int: 'lots'"):
+        create_app_from_env({**env, "WEBHOOK_MAX_BODY_BYTES": "lots"})
+    with pytest.raises(ConfigError, match="BITBUCKET_WEBHOOK_SECRET is not set"):
+        create_app_from_env({**env, "BITBUCKET_WEBHOOK_SECRET": "  "})
+    with pytest.raises(DeliveryError, match="JENKINS_URL must be https://"):
+        create_app_from_env({**env, "WEBHOOK_ALLOW_HTTP_JENKINS": ""})
 
 
 def test_replay_queues_the_failed_builds_once(jenkins, tmp_path: Path):
@@ -90,12 +122,12 @@ def test_replay_queues_the_failed_builds_once(jenkins, tmp_path: Path):
     env = {**JENKINS_ENV, "JENKINS_URL": jenkins.url}
     runner = CliRunner()
 
-    result = runner.invoke(webhook, ["replay", "--delivery-id", "lost-7", "--dead-letter", str(path)], env=env)
+    result = runner.invoke(webhook, ["replay", "--delivery-id", "lost-7", "--dead-letter", str(path), "--allow-http-jenkins"], env=env)
     assert result.exit_code == 0, result.output
     assert f"replayed push to develop: deploy dev at {DEV_NEW} -> {jenkins.url}/queue/item/1/" in result.output
     assert jenkins.builds() == [params]
 
-    again = runner.invoke(webhook, ["replay", "--delivery-id", "lost-7", "--dead-letter", str(path)], env=env)
+    again = runner.invoke(webhook, ["replay", "--delivery-id", "lost-7", "--dead-letter", str(path), "--allow-http-jenkins"], env=env)
     assert again.exit_code == 0 and "every failed build was already replayed" in again.output
     assert len(jenkins.builds()) == 1
     assert DeadLetters(path).pending("other")[0][0]["parameters"]["DELIVERY_ID"] == "other"
@@ -109,7 +141,7 @@ def test_replay_failure_keeps_the_build_pending(jenkins, tmp_path: Path):
     DeadLetters(path).record_failure("d-9", "pr:merged", "pull request #1 a -> main merged", {"ENVIRONMENT": "prod"}, "x")
     jenkins.status = 503
     result = CliRunner().invoke(webhook, ["replay", "--delivery-id", "d-9", "--dead-letter", str(path)],
-                                env={**JENKINS_ENV, "JENKINS_URL": jenkins.url})
+                                env={**JENKINS_ENV, "JENKINS_URL": jenkins.url, "WEBHOOK_ALLOW_HTTP_JENKINS": "1"})
     assert result.exit_code == 1 and "buildWithParameters answered HTTP 503" in result.output
     assert len(DeadLetters(path).pending("d-9")[0]) == 1
 

@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 import click
 
 from ..errors import DeployerError
-from ..projects import list_projects
 from .bitbucket import parse_delivery
 from .deadletter import DeadLetters
 from .errors import DeliveryError
@@ -26,14 +25,12 @@ from .gitrepo import GitRepo
 from .jenkins_api import JenkinsClient, JenkinsSettings
 from .jenkins_env import event_from_jenkins_env
 from .logs import configure_json_logging, log
-from .receiver import DEFAULT_MAX_BODY_BYTES, ReceiverConfig, create_app, make_receiver_server
+from .receiver import ENV_SETTINGS, build_config, create_app, make_receiver_server
 from .render import decisions_json, decisions_text
 from .routing import Decision, limit_to_changed, projects_touched, route_events
-from .rules import DEFAULT_RULES_PATH, load_rules
+from .rules import load_rules
 from .trust import (DEFAULT_TRUSTED_REF, PROJECTS_IN_REPO, TRUSTED_REF_ENV, RulesSource, check_on_ref, load_trusted_rules,
                     mark_trusted_commit, note_own_rules)
-
-SECRET_ENV = "BITBUCKET_WEBHOOK_SECRET"
 
 
 def _fail(exc: Exception) -> NoReturn:
@@ -158,46 +155,54 @@ def webhook() -> None:
     """The Bitbucket webhook receiver that triggers Jenkins."""
 
 
-_DEAD_LETTER_OPTION = click.option(
-    "--dead-letter", type=click.Path(path_type=Path, dir_okay=False), envvar="WEBHOOK_DEAD_LETTER",
-    default="webhook-dead-letter.jsonl", show_default=True, help="JSON Lines file of failed Jenkins triggers.",
-)
-_TIMEOUT_OPTION = click.option(
-    "--jenkins-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds."
+def _env_option(*names: str, setting: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """A click option reading the same environment variable, with the same default, as the app factory."""
+    envvar, _, default = ENV_SETTINGS[setting]
+    return click.option(*names, setting, envvar=envvar, default=default, show_default=True, **kwargs)
+
+
+_DEAD_LETTER_OPTION = _env_option("--dead-letter", setting="dead_letter", type=click.Path(path_type=Path, dir_okay=False),
+                                  help="JSON Lines file of failed Jenkins triggers (env WEBHOOK_DEAD_LETTER).")
+_TIMEOUT_OPTION = _env_option("--jenkins-timeout", setting="jenkins_timeout", type=click.FloatRange(min=0.1), help="Seconds.")
+_ALLOW_HTTP_OPTION = click.option(
+    "--allow-http-jenkins", "allow_http_jenkins", is_flag=True, envvar=ENV_SETTINGS["allow_http_jenkins"][0],
+    help="Accept an http:// JENKINS_URL (a local or test Jenkins only: the API token would travel in clear).",
 )
 
 
 @webhook.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (put a TLS reverse proxy in front).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks a free port.")
-@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_RULES_PATH,
-              show_default="deploy/config/routing.json", help="Routing rules file.")
+@_env_option("--rules", setting="rules_path", type=click.Path(path_type=Path, dir_okay=False), help="Routing rules file.")
+@_env_option("--state", setting="state", type=click.Path(path_type=Path, dir_okay=False),
+             help="SQLite file of the de-duplication memory (local disk; receivers on one host may share it).")
 @_DEAD_LETTER_OPTION
-@click.option("--max-body-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_BODY_BYTES, show_default=True,
-              help="Larger bodies are refused with 413.")
+@_env_option("--max-body-bytes", setting="max_body_bytes", type=click.IntRange(min=1024),
+             help="Larger bodies (chunked ones too) are refused with 413.")
 @_TIMEOUT_OPTION
-def serve(host: str, port: int, rules_path: Path, dead_letter: Path, max_body_bytes: int, jenkins_timeout: float) -> None:
-    """Serve POST /webhook and GET /healthz. Secrets come from the environment only:
-    BITBUCKET_WEBHOOK_SECRET, JENKINS_URL, JENKINS_USER, JENKINS_API_TOKEN, JENKINS_JOB."""
+@_ALLOW_HTTP_OPTION
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="waitress worker threads.")
+def serve(host: str, port: int, rules_path: Path, state: Path, dead_letter: Path, max_body_bytes: int, jenkins_timeout: float,
+          allow_http_jenkins: bool, threads: int) -> None:
+    """Serve POST /webhook and GET /healthz with waitress. Secrets come from the environment only:
+    BITBUCKET_WEBHOOK_SECRET, JENKINS_URL, JENKINS_USER, JENKINS_API_TOKEN, JENKINS_JOB (and JENKINS_JOB_<ENV>)."""
     configure_json_logging()
     try:
-        client = JenkinsClient(JenkinsSettings.from_env(), timeout=jenkins_timeout)
-        config = ReceiverConfig(
-            secret=os.environ.get(SECRET_ENV, "").encode(), rules=load_rules(rules_path), projects=tuple(list_projects()),
-            dead_letters=DeadLetters(dead_letter), trigger=client.trigger, max_body_bytes=max_body_bytes,
-        )
-        server = make_receiver_server(create_app(config), host, port)
+        config = build_config(os.environ, rules_path=rules_path, state=state, dead_letter=dead_letter,
+                              max_body_bytes=max_body_bytes, jenkins_timeout=jenkins_timeout,
+                              allow_http_jenkins=allow_http_jenkins)
+        server = make_receiver_server(create_app(config), host, port, max_body_bytes, threads=threads)
     except (DeployerError, OSError) as exc:
         _fail(exc)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log(logging.INFO, "listening", host=host, port=server.server_port, jenkins_job=client.settings.job,
-        dead_letter=str(dead_letter), rules=str(rules_path))
+    log(logging.INFO, "listening", host=host, port=server.effective_port, server="waitress", threads=threads,
+        jenkins_job=os.environ.get("JENKINS_JOB"), state=str(state), dead_letter=str(dead_letter), rules=str(rules_path))
     try:
-        server.serve_forever()
+        server.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.server_close()
+        server.close()
         log(logging.INFO, "stopped")
 
 
@@ -205,7 +210,8 @@ def serve(host: str, port: int, rules_path: Path, dead_letter: Path, max_body_by
 @click.option("--delivery-id", required=True, help="X-Request-UUID / X-Request-Id of the failed delivery (see the logs).")
 @_DEAD_LETTER_OPTION
 @_TIMEOUT_OPTION
-def replay(delivery_id: str, dead_letter: Path, jenkins_timeout: float) -> None:
+@_ALLOW_HTTP_OPTION
+def replay(delivery_id: str, dead_letter: Path, jenkins_timeout: float, allow_http_jenkins: bool) -> None:
     """Queue again the Jenkins builds of a delivery whose trigger failed."""
     try:
         letters = DeadLetters(dead_letter)
@@ -215,7 +221,7 @@ def replay(delivery_id: str, dead_letter: Path, jenkins_timeout: float) -> None:
         if not pending:
             click.echo(f"delivery {delivery_id}: every failed build was already replayed")
             return
-        client = JenkinsClient(JenkinsSettings.from_env(), timeout=jenkins_timeout)
+        client = JenkinsClient(JenkinsSettings.from_env(allow_http=allow_http_jenkins), timeout=jenkins_timeout)
         for record in pending:
             queue_url = client.trigger(record["parameters"])
             letters.record_replay(delivery_id, record["parameters"], queue_url)

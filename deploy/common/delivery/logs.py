@@ -29,17 +29,17 @@ def get_logger() -> logging.Logger:
 
 
 def configure_json_logging(stream: IO[str] | None = None, level: int = logging.INFO) -> logging.Logger:
-    """Send the delivery logger to ``stream`` (stderr) as JSON lines; quiet werkzeug's text access log."""
-    logger = get_logger()
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    """Send the delivery logger (and waitress's warnings and errors) to ``stream`` (stderr) as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    return logger
+    for name, logger_level in ((LOGGER_NAME, level), ("waitress", logging.WARNING)):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logger_level)
+        logger.propagate = False
+    return get_logger()
 
 
 def log(level: int, message: str, **fields: Any) -> None:

@@ -1,40 +1,47 @@
 """The webhook receiver: Bitbucket posts here; matching events queue the Jenkins deployment job.
 
-Flask (already a dependency) on werkzeug's threaded server. Answers, in the order checked:
-413 body over the limit; 401 signature missing or wrong (an *unsigned* ``diagnostics:ping`` is
-answered 200: older Bitbucket Server versions do not sign "Test connection", and a ping does
-nothing); 400 no ``X-Event-Key``, body not JSON, or a known event missing a field; 200 ping;
-202 an event we do not route (ignored); 200 a repeated delivery (``X-Request-UUID`` on Cloud,
-``X-Request-Id`` on Server) or a routed delivery; 502 Jenkins did not accept a build: the build is
-appended to the dead-letter file with its delivery id (``webhook replay``), the delivery is
-forgotten so Bitbucket's retry goes through.
+A Flask app built by ``create_app`` (or, configured from the environment alone, by the app factory
+``create_app_from_env`` for any WSGI server), served by waitress (``make_receiver_server``), never
+by werkzeug's development server. Answers, in the order checked: 413 body over the limit (chunked
+bodies too); 401 signature missing or wrong (an *unsigned* ``diagnostics:ping`` is answered 200:
+older Bitbucket Server versions do not sign "Test connection", and a ping does nothing); 400 no
+``X-Event-Key``, a body that is not JSON (or nested too deeply to parse), or a known event missing a
+field; 200 ping; 202 an event we do not route (ignored); 200 a repeated delivery (the same
+``X-Request-UUID`` on Cloud / ``X-Request-Id`` on Server, or the same body) or a routed delivery;
+502 Jenkins did not accept a build: the build is appended to the dead-letter file with its
+delivery id (``webhook replay``), the delivery is forgotten so Bitbucket's retry goes through.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from waitress.server import BaseWSGIServer, create_server
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..errors import ConfigError
+from ..projects import list_projects
 from .bitbucket import PING_EVENTS, parse_delivery
 from .deadletter import DeadLetters
-from .errors import JenkinsTriggerError, PayloadError
-from .jenkins_api import build_parameters
+from .errors import DeliveryError, JenkinsTriggerError, PayloadError
+from .jenkins_api import JenkinsClient, JenkinsSettings, build_parameters
 from .logs import log
 from .recent import RecentKeys
 from .routing import Decision, route_events
-from .rules import RoutingRules
+from .rules import DEFAULT_RULES_PATH, RoutingRules, load_rules
 from .signature import verify
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Bitbucket bodies are far smaller; anything bigger is not Bitbucket
+SECRET_ENV = "BITBUCKET_WEBHOOK_SECRET"
 
 
 @dataclass
@@ -44,17 +51,20 @@ class ReceiverConfig:
     projects: tuple[str, ...]
     dead_letters: DeadLetters
     trigger: Callable[[Mapping[str, str]], str]  # queues one build, returns its queue URL
+    state: Path  # SQLite file of the de-duplication memory
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    deliveries: RecentKeys = field(default_factory=lambda: RecentKeys(max_keys=10_000, ttl_seconds=24 * 3600))
-    deployments: RecentKeys = field(default_factory=lambda: RecentKeys(max_keys=10_000, ttl_seconds=15 * 60))
+    deliveries: RecentKeys = field(init=False)  # delivery ids and body hashes, 24 h
+    deployments: RecentKeys = field(init=False)  # (environment, action, commit), 15 min
 
     def __post_init__(self) -> None:
-        if not self.secret:
-            raise ConfigError("BITBUCKET_WEBHOOK_SECRET is not set: the receiver refuses unsigned webhooks")
+        if not self.secret.strip():
+            raise ConfigError(f"{SECRET_ENV} is not set (or is blank): the receiver refuses unsigned webhooks")
         for rule in self.rules.rules:
             unknown = sorted(set(rule.projects or ()) - set(self.projects))
             if unknown:
                 raise ConfigError(f"routing rule '{rule.name}': projects: unknown project(s) {', '.join(unknown)}")
+        self.deliveries = RecentKeys(self.state, "delivery", max_keys=10_000, ttl_seconds=24 * 3600)
+        self.deployments = RecentKeys(self.state, "deployment", max_keys=10_000, ttl_seconds=15 * 60)
 
 
 def _reply(status: int, outcome: str, fields: dict[str, Any], started: float, **body: Any) -> Response:
@@ -79,7 +89,9 @@ def _summary(decision: Decision) -> dict[str, Any]:
 
 def create_app(config: ReceiverConfig) -> Flask:
     app = Flask("deploy.delivery.receiver")
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    # One byte over the limit may be read, so that a streamed (chunked) body over it is seen as such:
+    # werkzeug stops a stream quietly at the limit instead of refusing it.
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
@@ -92,9 +104,7 @@ def create_app(config: ReceiverConfig) -> Flask:
 
     @app.get("/healthz")
     def health() -> Response:
-        body = {"status": "ok", "environments": sorted(config.rules.environments), "rules": len(config.rules.rules),
-                "projects": list(config.projects)}
-        return Response(json.dumps(body), mimetype="application/json")
+        return Response("ok", mimetype="text/plain")  # nothing about rules, projects or Jenkins for the curious
 
     @app.post("/webhook")
     def webhook() -> Response:
@@ -103,7 +113,10 @@ def create_app(config: ReceiverConfig) -> Flask:
         delivery_id = request.headers.get("X-Request-UUID") or request.headers.get("X-Request-Id")
         fields: dict[str, Any] = {"delivery_id": delivery_id or "-", "event_key": event_key or "-",
                                   "attempt": request.headers.get("X-Attempt-Number")}
-        body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 through the handler above
+        body = request.get_data(cache=False)  # a declared length over MAX_CONTENT_LENGTH: 413 through the handler above
+        if len(body) > config.max_body_bytes:
+            return _reply(413, "request_entity_too_large", fields, started,
+                          error=f"body larger than {config.max_body_bytes} bytes")
         signature = request.headers.get("X-Hub-Signature")
         if event_key in PING_EVENTS and signature is None:
             return _reply(200, "pong", fields, started)
@@ -116,33 +129,38 @@ def create_app(config: ReceiverConfig) -> Flask:
             return _reply(200, "pong", fields, started)
         try:
             payload = json.loads(body)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nested too deeply
+            return _reply(400, "bad_request", fields, started, error="body is not JSON (or is nested too deeply)")
+        try:
             delivery = parse_delivery(event_key, payload)
-        except (ValueError, UnicodeDecodeError):
-            return _reply(400, "bad_request", fields, started, error="body is not JSON")
         except PayloadError as exc:
             return _reply(400, "bad_request", fields, started, error=str(exc))
         if delivery.status == "ignored":
             return _reply(202, "ignored", fields, started, error=f"event {event_key} is not routed")
         if not delivery_id:
             delivery_id = fields["delivery_id"] = f"local-{uuid.uuid4()}"
-        if not config.deliveries.claim(delivery_id):
+        # A delivery is known by its id and by its body: a resent body under a new id is a duplicate too.
+        fields["body_sha256"] = hashlib.sha256(body).hexdigest()
+        claimed = (f"id:{delivery_id}", f"sha256:{fields['body_sha256']}")
+        if not config.deliveries.claim(*claimed):
             return _reply(200, "duplicate", fields, started, delivery_id=delivery_id)
-        return _route_and_trigger(config, delivery.events, event_key, delivery_id, fields, started)
+        return _route_and_trigger(config, delivery.events, event_key, delivery_id, claimed, fields, started)
 
     return app
 
 
-def _route_and_trigger(config: ReceiverConfig, events: Any, event_key: str, delivery_id: str,
+def _route_and_trigger(config: ReceiverConfig, events: Any, event_key: str, delivery_id: str, claimed: tuple[str, ...],
                        fields: dict[str, Any], started: float) -> Response:
     results = []
     failed = triggered = 0
     for decision in route_events(events, config.rules, config.projects):
         result = _summary(decision)
         results.append(result)
-        key = decision.deployment_key()
-        if key is None:
+        deployment = decision.deployment_key()
+        if deployment is None:
             result["outcome"] = "nothing"
             continue
+        key = ":".join(deployment)
         if not config.deployments.claim(key):
             result["outcome"] = "already_triggered"  # e.g. the push half of a merge
             continue
@@ -163,12 +181,57 @@ def _route_and_trigger(config: ReceiverConfig, events: Any, event_key: str, deli
     logged = ("event", "environment", "action", "commit", "projects", "outcome")
     fields["decisions"] = [{key: result.get(key) for key in logged} for result in results]
     if failed:
-        config.deliveries.release(delivery_id)
+        config.deliveries.release(*claimed)
         return _reply(502, "jenkins_failed", fields, started, delivery_id=delivery_id, results=results)
     outcome = "triggered" if triggered else "nothing_to_deploy"
     return _reply(200, outcome, fields, started, delivery_id=delivery_id, results=results)
 
 
-def make_receiver_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
-    """A threaded werkzeug server (port 0: any free port; read ``server.server_port``)."""
-    return make_server(host, port, app, threaded=True)
+def make_receiver_server(app: Flask, host: str, port: int, max_body_bytes: int, threads: int = 4) -> BaseWSGIServer:
+    """The app under waitress (port 0: any free port; read ``server.effective_port``; ``run()``, ``close()``).
+
+    waitress reads each request whole before the app sees it, so it must enforce the body limit
+    itself: over it (a declared length, or a chunked body as it arrives) it answers 413 and stops
+    reading. It refuses a length equal to its setting, hence the + 1.
+    """
+    return create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body_bytes + 1,
+                         clear_untrusted_proxy_headers=True)
+
+
+def build_config(environ: Mapping[str, str], *, rules_path: Path, state: Path, dead_letter: Path, max_body_bytes: int,
+                 jenkins_timeout: float, allow_http_jenkins: bool) -> ReceiverConfig:
+    """The receiver's settings: secrets from ``environ`` only, the rest from the caller (CLI options).
+    The secret is checked first: nothing starts without it."""
+    secret = environ.get(SECRET_ENV, "")
+    if not secret.strip():
+        raise ConfigError(f"{SECRET_ENV} is not set (or is blank): the receiver refuses unsigned webhooks")
+    client = JenkinsClient(JenkinsSettings.from_env(environ, allow_http=allow_http_jenkins), timeout=jenkins_timeout)
+    return ReceiverConfig(
+        secret=secret.encode(), rules=load_rules(rules_path), projects=tuple(list_projects()),
+        dead_letters=DeadLetters(dead_letter), trigger=client.trigger, state=state, max_body_bytes=max_body_bytes,
+    )
+
+
+# The receiver's settings as environment variables (the CLI options read the same ones).
+ENV_SETTINGS = {
+    "rules_path": ("WEBHOOK_RULES", Path, DEFAULT_RULES_PATH),
+    "state": ("WEBHOOK_STATE", Path, Path("webhook-state.sqlite3")),
+    "dead_letter": ("WEBHOOK_DEAD_LETTER", Path, Path("webhook-dead-letter.jsonl")),
+    "max_body_bytes": ("WEBHOOK_MAX_BODY_BYTES", int, DEFAULT_MAX_BODY_BYTES),
+    "jenkins_timeout": ("WEBHOOK_JENKINS_TIMEOUT", float, 10.0),
+    "allow_http_jenkins": ("WEBHOOK_ALLOW_HTTP_JENKINS", lambda v: v.strip().lower() in ("1", "true", "yes"), False),
+}
+
+
+def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
+    """App factory for any WSGI server, configured from the environment alone, e.g.
+    ``waitress-serve --max-request-body-size=1048577 --call deploy.common.delivery.receiver:create_app_from_env``."""
+    environ = os.environ if environ is None else environ
+    options: dict[str, Any] = {}
+    for option, (name, parse, default) in ENV_SETTINGS.items():
+        raw = environ.get(name, "").strip()
+        try:
+            options[option] = parse(raw) if raw else default
+        except ValueError:
+            raise DeliveryError(f"{name}: not a valid {getattr(parse, '__name__', 'value')}: {raw!r}") from None
+    return create_app(build_config(environ, **options))

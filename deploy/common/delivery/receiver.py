@@ -44,6 +44,13 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Bitbucket bodies are far smaller; anythi
 SECRET_ENV = "BITBUCKET_WEBHOOK_SECRET"
 
 
+def require_secret(secret: bytes) -> bytes:
+    """The webhook secret, unless it is empty or only whitespace (then every signature check would be moot)."""
+    if not secret.strip():
+        raise ConfigError(f"{SECRET_ENV} is not set (or is blank): the receiver refuses unsigned webhooks")
+    return secret
+
+
 @dataclass
 class ReceiverConfig:
     secret: bytes = field(repr=False)
@@ -57,8 +64,7 @@ class ReceiverConfig:
     deployments: RecentKeys = field(init=False)  # (environment, action, commit), 15 min
 
     def __post_init__(self) -> None:
-        if not self.secret.strip():
-            raise ConfigError(f"{SECRET_ENV} is not set (or is blank): the receiver refuses unsigned webhooks")
+        require_secret(self.secret)
         for rule in self.rules.rules:
             unknown = sorted(set(rule.projects or ()) - set(self.projects))
             if unknown:
@@ -202,12 +208,10 @@ def build_config(environ: Mapping[str, str], *, rules_path: Path, state: Path, d
                  jenkins_timeout: float, allow_http_jenkins: bool) -> ReceiverConfig:
     """The receiver's settings: secrets from ``environ`` only, the rest from the caller (CLI options).
     The secret is checked first: nothing starts without it."""
-    secret = environ.get(SECRET_ENV, "")
-    if not secret.strip():
-        raise ConfigError(f"{SECRET_ENV} is not set (or is blank): the receiver refuses unsigned webhooks")
+    secret = require_secret(environ.get(SECRET_ENV, "").encode())
     client = JenkinsClient(JenkinsSettings.from_env(environ, allow_http=allow_http_jenkins), timeout=jenkins_timeout)
     return ReceiverConfig(
-        secret=secret.encode(), rules=load_rules(rules_path), projects=tuple(list_projects()),
+        secret=secret, rules=load_rules(rules_path), projects=tuple(list_projects()),
         dead_letters=DeadLetters(dead_letter), trigger=client.trigger, state=state, max_body_bytes=max_body_bytes,
     )
 

@@ -8,4 +8,5 @@ command -v npm >/dev/null || { echo "Node.js 20+ and npm are required by the IAM
 npm ci --prefix tests/iam_simulate --no-audit --no-fund --loglevel=error
 .venv/bin/python deploy/deploy.py schema --check
 bash .ci/lint_jenkinsfile.sh
+bash .ci/lint_jenkinsfile.sh jenkins/operations.Jenkinsfile
 .venv/bin/python -m pytest "$@"

@@ -24,45 +24,24 @@ from .config import (
     LambdaRuntime, bucket_name_problem, glue_cron_problem,
 )
 from .errors import ConfigError
-from .resources.events import EventRuleHandler
-from .resources.glue import CrawlerHandler, GlueDatabaseHandler, GlueJobHandler
-from .resources.iam import RoleHandler
-from .resources.iam_policy import ManagedPolicyHandler
-from .resources.lambda_fn import FunctionHandler
-from .resources.logs import LogGroupHandler
-from .resources.s3 import BucketHandler, ObjectHandler
-from .resources.stepfunctions import StateMachineHandler
-from .specs import (
-    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ManagedPolicySpec, ObjectSpec,
-    RoleSpec, Spec, StateMachineSpec,
-)
+from .kinds import KINDS
+from .kinds.base import Request, Spec
+from .kinds.glue_crawler import CrawlerSpec
+from .kinds.glue_job import GlueJobSpec
+from .kinds.iam_policy import ManagedPolicySpec
+from .kinds.iam_role import RoleHandler, RoleSpec
+from .kinds.lambda_function import FunctionSpec
+from .kinds.log_group import LogGroupSpec
+from .kinds.s3_bucket import BucketSpec
+from .kinds.s3_object import ObjectSpec
+from .kinds.state_machine import StateMachineSpec
 
 DEPLOYER_TAG_PREFIX = "deployer:"
 
 # ---- Documented limits the service models do not carry -----------------------------------------------------------
 
-# Tags per resource, the deployer's five included.
-TAGS_PER_RESOURCE: dict[str, tuple[int, str]] = {
-    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
-    ObjectSpec.kind: (10, "S3 objects"),
-    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html
-    BucketSpec.kind: (50, "S3 buckets"),
-    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
-    RoleSpec.kind: (50, "IAM roles"),
-    ManagedPolicySpec.kind: (50, "IAM managed policies"),
-    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html
-    FunctionSpec.kind: (50, "Lambda functions"),
-    # https://docs.aws.amazon.com/glue/latest/dg/monitor-tags.html
-    GlueDatabaseSpec.kind: (50, "Glue databases"),
-    GlueJobSpec.kind: (50, "Glue jobs"),
-    CrawlerSpec.kind: (50, "Glue crawlers"),
-    # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
-    StateMachineSpec.kind: (50, "Step Functions state machines"),
-    # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
-    EventRuleSpec.kind: (50, "EventBridge rules"),
-    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
-    LogGroupSpec.kind: (50, "CloudWatch log groups"),
-}
+# Tags per resource, the deployer's five included: each kind declares its limit (``Kind.tag_limit``, with its source).
+TAGS_PER_RESOURCE: dict[str, tuple[int, str]] = {name: kind.tag_limit for name, kind in KINDS.items()}
 # Tag keys 1-128, values 0-256 characters, of letters, digits, spaces and _ . : / = + - @ on every service (the set
 # that IAM, S3 and Step Functions allow); "aws:" is reserved. https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
@@ -92,18 +71,8 @@ IAM_TRUST_POLICY_CHARS = 2048
 IAM_MANAGED_POLICY_CHARS = 6144
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
 S3_KEY_BYTES = 1024
-# Kinds whose names AWS compares regardless of case (IAM: reference_iam-quotas.html "names are not case sensitive";
-# Glue stores database names in lower case).
-CASE_INSENSITIVE_NAMES = frozenset({RoleSpec.kind, GlueDatabaseSpec.kind})
-
-
-@dataclass(frozen=True)
-class Request:
-    """One call a handler makes on create: ``service``/``operation`` as botocore names them."""
-
-    service: str
-    operation: str
-    params: dict[str, Any]
+# Kinds whose names AWS compares regardless of case (``Kind.case_insensitive_names``).
+CASE_INSENSITIVE_NAMES = frozenset(name for name, kind in KINDS.items() if kind.case_insensitive_names)
 
 
 @dataclass(frozen=True)
@@ -129,39 +98,8 @@ class Problem:
 # ---- The requests each kind's handler sends on create ------------------------------------------------------------
 
 def create_requests(spec: Spec, region: str) -> list[Request]:
-    """The requests ``spec``'s handler sends when it creates the resource, from the handler's own builders."""
-    if isinstance(spec, BucketSpec):
-        return [Request("s3", "CreateBucket", BucketHandler.create_kwargs(spec, region)),
-                Request("s3", "PutBucketTagging", BucketHandler.tagging_kwargs(spec))]
-    if isinstance(spec, ObjectSpec):
-        return [Request("s3", "PutObject", ObjectHandler.put_kwargs(spec))]
-    if isinstance(spec, RoleSpec):
-        return [Request("iam", "CreateRole", RoleHandler.create_kwargs(spec)),
-                *(Request("iam", "PutRolePolicy", kwargs) for kwargs in RoleHandler.put_policy_kwargs(spec))]
-    if isinstance(spec, ManagedPolicySpec):
-        return [Request("iam", "CreatePolicy", ManagedPolicyHandler.create_kwargs(spec))]
-    if isinstance(spec, LogGroupSpec):
-        return [Request("logs", "CreateLogGroup", LogGroupHandler.create_kwargs(spec)),
-                Request("logs", "PutRetentionPolicy", LogGroupHandler.retention_kwargs(spec))]
-    if isinstance(spec, FunctionSpec):
-        requests = [Request("lambda", "CreateFunction", FunctionHandler.create_kwargs(spec)),
-                    Request("lambda", "CreateAlias", {"FunctionName": spec.name, "Name": spec.alias, "FunctionVersion": "1"})]
-        if spec.reserved_concurrency is not None:
-            requests.append(Request("lambda", "PutFunctionConcurrency",
-                                    {"FunctionName": spec.name, "ReservedConcurrentExecutions": spec.reserved_concurrency}))
-        return requests
-    if isinstance(spec, GlueDatabaseSpec):
-        return [Request("glue", "CreateDatabase", GlueDatabaseHandler.create_kwargs(spec))]
-    if isinstance(spec, GlueJobSpec):
-        return [Request("glue", "CreateJob", GlueJobHandler.create_kwargs(spec))]
-    if isinstance(spec, CrawlerSpec):
-        return [Request("glue", "CreateCrawler", CrawlerHandler.create_kwargs(spec))]
-    if isinstance(spec, StateMachineSpec):
-        return [Request("stepfunctions", "CreateStateMachine", StateMachineHandler.create_kwargs(spec))]
-    if isinstance(spec, EventRuleSpec):
-        return [Request("events", "PutRule", EventRuleHandler.put_rule_kwargs(spec)),
-                Request("events", "PutTargets", EventRuleHandler.put_targets_kwargs(spec))]
-    return []
+    """The requests the kind's handler sends to create ``spec`` (``Kind.requests``)."""
+    return KINDS[spec.kind].requests(spec, region)
 
 
 # ---- The model walker ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from typing import Any
 from .config import EnvironmentConfig
 from .naming import Arns, resource_name
 from .regions import boundary_name, render, role_name
-from .specs import ManagedPolicySpec, resource_key
+from .kinds.base import resource_key
+from .kinds.iam_policy import ManagedPolicySpec
 from .tagging import resource_tags
 
 

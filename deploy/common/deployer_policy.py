@@ -28,10 +28,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from .iam_policies import Accepted, policy, statement
 from .naming import Arns
 from .state import RecordLocation
-from .specs import (
-    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ManagedPolicySpec, ObjectSpec,
-    RoleSpec, Spec, StateMachineSpec,
-)
+from .kinds import KINDS
+from .kinds.base import Spec
+from .kinds.glue_crawler import CrawlerSpec
+from .kinds.iam_role import WRITES_WITHIN_BOUNDARY as ROLE_WRITES_WITHIN_BOUNDARY
+from .kinds.iam_role import RoleSpec
+from .kinds.lambda_function import FunctionSpec
+from .kinds.s3_bucket import BucketSpec
+from .kinds.state_machine import StateMachineSpec
 
 if TYPE_CHECKING:
     from .context import RunTarget
@@ -41,49 +45,11 @@ Purpose = Literal["plan", "deploy", "run"]
 PURPOSES: tuple[Purpose, ...] = ("plan", "deploy", "run")
 MANAGED_POLICY_CHARS = 6144  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (whitespace not counted)
 
-# IAM action names per resource kind (not API names: HeadBucket is s3:ListBucket, GetBucketEncryption is
-# s3:GetEncryptionConfiguration, ...). READ: what plan and the waiters read. WRITE: what create/update/delete write.
-READ: dict[str, tuple[str, ...]] = {
-    BucketSpec.kind: ("s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-                      "s3:GetBucketPolicy", "s3:GetBucketNotification", "s3:GetBucketTagging"),
-    # ...Version: a rollback serves a script's recorded version again (it checks the version, then copies it).
-    ObjectSpec.kind: ("s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"),
-    ManagedPolicySpec.kind: ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags"),
-    RoleSpec.kind: ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"),
-    LogGroupSpec.kind: ("logs:ListTagsLogGroup",),
-    FunctionSpec.kind: ("lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetAlias", "lambda:ListTags"),
-    GlueDatabaseSpec.kind: ("glue:GetDatabase", "glue:GetTags"),
-    GlueJobSpec.kind: ("glue:GetJob", "glue:GetTags"),
-    CrawlerSpec.kind: ("glue:GetCrawler", "glue:GetTags"),
-    StateMachineSpec.kind: ("states:DescribeStateMachine", "states:ListTagsForResource"),
-    EventRuleSpec.kind: ("events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"),
-}
-WRITE: dict[str, tuple[str, ...]] = {
-    BucketSpec.kind: ("s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
-                      "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketNotification", "s3:PutBucketTagging"),
-    ObjectSpec.kind: ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"),
-    # Create once, never change or delete: no CreatePolicyVersion, SetDefaultPolicyVersion, DeletePolicy*. Its tags
-    # (ownership, provenance, the config's) follow the config: they grant nothing.
-    ManagedPolicySpec.kind: ("iam:CreatePolicy", "iam:TagPolicy", "iam:UntagPolicy"),
-    # Role writes that IAM cannot condition on the boundary (ROLE_WRITES_WITHIN_BOUNDARY are the others).
-    RoleSpec.kind: ("iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole"),
-    LogGroupSpec.kind: ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:UntagLogGroup"),
-    FunctionSpec.kind: ("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-                        "lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:PutFunctionConcurrency",
-                        "lambda:DeleteFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource"),
-    GlueDatabaseSpec.kind: ("glue:CreateDatabase", "glue:UpdateDatabase", "glue:TagResource", "glue:UntagResource"),
-    GlueJobSpec.kind: ("glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:TagResource", "glue:UntagResource"),
-    CrawlerSpec.kind: ("glue:UpdateCrawler", "glue:DeleteCrawler", "glue:TagResource", "glue:UntagResource"),
-    StateMachineSpec.kind: ("states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine", "states:TagResource",
-                            "states:UntagResource"),
-    EventRuleSpec.kind: ("events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:TagResource",
-                         "events:UntagResource"),
-}
-# Every role write IAM lets a policy condition on iam:PermissionsBoundary (the Service Authorization Reference):
-# allowed only while the role carries (or, for CreateRole and PutRolePermissionsBoundary, is given) the
-# environment's boundary. So the deployer can neither write nor delete a role outside the boundary.
-ROLE_WRITES_WITHIN_BOUNDARY = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-                               "iam:PutRolePermissionsBoundary", "iam:DeleteRole")
+# IAM action names per resource kind, as each kind declares them (not API names: HeadBucket is s3:ListBucket,
+# GetBucketEncryption is s3:GetEncryptionConfiguration, ...). READ: what plan and the waiters read. WRITE: what
+# create/update/delete write.
+READ: dict[str, tuple[str, ...]] = {name: kind.reads for name, kind in KINDS.items()}
+WRITE: dict[str, tuple[str, ...]] = {name: kind.writes for name, kind in KINDS.items()}
 # CloudWatch Logs delivery for a state machine that logs: AWS authorises these only on "*".
 LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                 "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies")
@@ -140,41 +106,20 @@ def scope_of(prepared: Prepared) -> Scope:
     return Scope(ctx.arns, ctx.project, ctx.environment, len(ctx.config.regions) > 1, ctx.permissions_boundary_arn)
 
 
-def _resources(spec: Spec, scope: Scope) -> list[str]:
-    arns, p = scope.arns, scope.pattern
-    by_kind: dict[str, Any] = {
-        BucketSpec.kind: lambda s: [arns.bucket(s.name)],
-        ManagedPolicySpec.kind: lambda s: [arns.policy(s.name)],
-        RoleSpec.kind: lambda s: [arns.role(p(s.name))],
-        LogGroupSpec.kind: lambda s: [arns.log_group(p(s.name))],  # the pattern's * covers the log-group:NAME:* form
-        FunctionSpec.kind: lambda s: [arns.function(p(s.name))],  # and a function's qualified ARNs
-        GlueDatabaseSpec.kind: lambda s: [arns.glue_catalog(), arns.glue_database(p(s.name))],
-        GlueJobSpec.kind: lambda s: [arns.glue_job(p(s.name))],
-        CrawlerSpec.kind: lambda s: [arns.crawler(p(s.name))],
-        StateMachineSpec.kind: lambda s: [arns.state_machine(p(s.name))],
-        EventRuleSpec.kind: lambda s: [arns.event_rule(p(s.name))],
-    }
-    return by_kind[spec.kind](spec)
-
-
-def _object_folders(specs: list[Spec], arns: Arns) -> list[str]:
-    """The objects' common folder in each bucket (``bucket/fpac/prod/glue/*``), not one ARN per file."""
-    keys: dict[str, list[str]] = defaultdict(list)
-    for spec in specs:
-        if isinstance(spec, ObjectSpec):
-            keys[spec.bucket].append(posixpath.dirname(spec.object_key))
-    return [arns.objects(bucket, f"{posixpath.commonpath(folders)}/") for bucket, folders in sorted(keys.items())]
-
-
 def _by_kind(specs: list[Spec], scope: Scope) -> dict[str, list[str]]:
-    resources: dict[str, set[str]] = defaultdict(set)
+    """The ARNs each kind's actions are granted on, as the kinds declare them (``Kind.arns``/``Kind.policy_arns``)."""
+    grouped: dict[str, list[Spec]] = defaultdict(list)
     for spec in specs:
-        if not isinstance(spec, ObjectSpec):
-            resources[spec.kind].update(_resources(spec, scope))
-    folders = _object_folders(specs, scope.arns)
-    if folders:
-        resources[ObjectSpec.kind].update(folders)
-    return {kind: sorted(found) for kind, found in sorted(resources.items())}
+        grouped[spec.kind].append(spec)
+    resources: dict[str, list[str]] = {}
+    for name, of_kind in sorted(grouped.items()):
+        kind = KINDS[name]
+        if kind.policy_arns is not None:
+            found = set(kind.policy_arns(of_kind, scope.arns, scope.pattern))
+        else:
+            found = {arn for spec in of_kind for arn in kind.arns(spec, scope.arns, scope.pattern)}
+        resources[name] = sorted(found)
+    return resources
 
 
 def _locked(specs: list[Spec], scope: Scope) -> list[str]:

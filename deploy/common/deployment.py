@@ -23,8 +23,12 @@ from .iam_policies import check_policies
 from .naming import Arns, partition_for
 from .projects import list_projects, load_project, project_folder
 from .regions import check_bucket_names, environment_buckets
-from .resources import KNOWN_KINDS, build_handlers
-from .specs import BucketSpec, ManagedPolicySpec, RoleSpec, Spec, StateMachineSpec
+from .kinds import KNOWN_KINDS, build_handlers
+from .kinds.base import Spec
+from .kinds.iam_policy import ManagedPolicySpec
+from .kinds.iam_role import RoleSpec
+from .kinds.s3_bucket import BucketSpec
+from .kinds.state_machine import StateMachineSpec
 from .state import STATE_PREFIX, RecordLocation
 from .tagging import git_commit, resource_tags
 

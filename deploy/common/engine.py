@@ -19,19 +19,18 @@ from .aws_common import AwsClients, error_code
 from .errors import AwsCallError, ConflictError, DeployerError, ProjectError, StalePlanError
 from .history import Journal, Provenance, new_entry_id
 from .plan import RECORD_KIND, Change, FieldChange, Plan, diff_fields
-from .resources.base import ResourceHandler
+from .kinds.base import ResourceHandler, Spec, resource_key
+from .kinds.s3_bucket import BucketSpec
 from .snapshot import Snapshot
-from .specs import BucketSpec, Spec, resource_key
-from .state import RecordLocation, acquire_lock, describe_lock, read_lock, read_record, release_lock, write_record
+from .state import (
+    RecordLocation, acquire_lock, describe_lock, read_lock, read_record, read_record_state, release_lock, write_record,
+)
 from .tagging import ENVIRONMENT_TAG, PROJECT_TAG, comparable_tags, is_owned_by
 
 # What a create answers when the resource is already there: e.g. a first attempt that AWS carried out
 # but whose answer was lost (a read timeout), retried by botocore.
 ALREADY_EXISTS = frozenset({"EntityAlreadyExists", "AlreadyExistsException", "IdempotentParameterMismatchException",
                             "StateMachineAlreadyExists", "ResourceAlreadyExistsException", "BucketAlreadyOwnedByYou"})
-# Deletions run after every create/update, consumers before what they use.
-DELETE_ORDER = ("event_rule", "state_machine", "glue_crawler", "glue_job", "lambda_function", "log_group", "s3_object", "iam_role",
-                "iam_policy")
 
 Status = Literal["done", "failed", "skipped"]
 
@@ -104,7 +103,7 @@ class Engine:
                 plan.changes.extend(pool.map(self._plan_one, specs))
             for kind, handler in self.handlers.items():
                 handler.preflight([c for c in plan.changes if c.kind == kind])
-            recorded = read_record(self.clients, self.record)
+            recorded, recorded_dependencies = read_record_state(self.clients, self.record)
             kept = self._plan_removals(plan, recorded, {s.key for s in specs})
             holder = read_lock(self.clients, self.record)
             if holder:
@@ -113,9 +112,17 @@ class Engine:
             raise AwsCallError(f"reading current state failed: {describe_error(exc)}") from None
         owned = {s.key for s in specs if s.tags.get(PROJECT_TAG) == self.record.project}  # shared specs are not ours
         new_record = sorted(owned | set(kept))
-        if new_record != recorded:
+        # What each resource depends on, kept in the record: a removal later deletes in the reverse order.
+        plan.dependencies = {**{k: v for k, v in recorded_dependencies.items() if k in kept},
+                             **{s.key: tuple(s.depends_on) for s in specs if s.key in owned}}
+        graph_changed = _graph(new_record, plan.dependencies) != _graph(recorded, recorded_dependencies)
+        if new_record != recorded or graph_changed:
+            fields = [FieldChange("resources", recorded or None, new_record)]
+            if graph_changed:
+                fields.append(FieldChange("depends_on", _graph(recorded, recorded_dependencies) or None,
+                                          _graph(new_record, plan.dependencies)))
             plan.changes.append(Change("update" if recorded else "create", RECORD_KIND, self.record.record_key,
-                                       fields=(FieldChange("resources", recorded or None, new_record),)))
+                                       fields=tuple(fields)))
         plan.replan = lambda: self.plan(specs)
         return plan
 
@@ -183,7 +190,7 @@ class Engine:
         # The artifact bucket holds the lock, the record and the history, so a first deploy creates it before locking.
         first = [c for c in plan.changes if c.action == "create" and isinstance(c.spec, BucketSpec) and c.name == self.record.bucket]
         if first:
-            self._run_graph(first, result, emit)
+            self._run_graph(first, result, emit, lambda c: ())
             if not result.ok:
                 return result
         lock_id = acquire_lock(self.clients, self.record, plan.operation, entry_id)
@@ -235,7 +242,7 @@ class Engine:
         creates = self._owned_creates(plan)
         if creates:
             recorded = read_record(self.clients, self.record)
-            write_record(self.clients, self.record, [*recorded, *creates], self.commit, "applying", entry_id)
+            write_record(self.clients, self.record, [*recorded, *creates], self.commit, "applying", entry_id, plan.dependencies)
 
     def _apply_changes(self, plan: Plan, result: ApplyResult, emit: EventCallback, journal: Journal,
                        applied: list[Change]) -> None:
@@ -245,15 +252,11 @@ class Engine:
             emit(kind, change, detail)
 
         work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND and c not in applied]
-        deletes = sorted((c for c in plan.changes if c.action == "delete"), key=lambda c: DELETE_ORDER.index(c.kind)
-                         if c.kind in DELETE_ORDER else len(DELETE_ORDER))
-        self._run_graph(work, result, journalled)
-        if result.ok:
-            for change in deletes:
-                outcome = self._execute(change, journalled)
-                result.outcomes.append(outcome)
-                if outcome.status == "failed":
-                    break
+        self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else ())
+        deletes = [c for c in plan.changes if c.action == "delete"]
+        if result.ok and deletes:
+            users = reverse_dependencies([c.key for c in deletes], plan.dependencies)
+            self._run_graph(deletes, result, journalled, lambda c: users[c.key])
 
     def _snapshot(self, plan: Plan) -> Snapshot:
         """Every spec of the plan and the artifact versions live now (reads; only after an apply that changed something)."""
@@ -262,12 +265,13 @@ class Engine:
             pins = dict(zip(specs, pool.map(lambda s: self.handlers[s.kind].pin(s), specs.values())))
         return Snapshot(specs, {k: v for k, v in pins.items() if v})
 
-    def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback) -> None:
+    def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback,
+                   after: Callable[[Change], Iterable[str]]) -> None:
+        """Run ``changes``, each once the ones it comes ``after`` are done, independent ones in parallel."""
         by_key = {c.key: c for c in changes}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
         for change in changes:
-            deps = [d for d in (change.spec.depends_on if change.spec else ()) if d in by_key]
-            sorter.add(change.key, *deps)
+            sorter.add(change.key, *(d for d in after(change) if d in by_key))
         sorter.prepare()
         failed = False
         running: dict[Future, Change] = {}
@@ -341,7 +345,25 @@ class Engine:
         if result.ok and record_change is None and not deleted and not self._owned_creates(plan):
             return
         target = record_change.fields[0].new if result.ok and record_change else read_record(self.clients, self.record)
-        write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit, "settled", entry_id)
+        write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit, "settled", entry_id,
+                     plan.dependencies)
+
+
+def reverse_dependencies(keys: list[str], dependencies: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """For deleting ``keys``: each one after everything among them that depends on it (the dependency graph reversed)."""
+    users: dict[str, list[str]] = {k: [] for k in keys}
+    for key in keys:
+        for dependency in dependencies.get(key, ()):
+            if dependency in users:
+                users[dependency].append(key)
+    return users
+
+
+def _graph(keys: list[str], dependencies: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """The dependencies among ``keys``, as the record stores them."""
+    listed = set(keys)
+    graph = {k: sorted(d for d in dependencies.get(k, ()) if d in listed) for k in sorted(listed)}
+    return {k: v for k, v in graph.items() if v}
 
 
 def _owner(tags: dict[str, str] | None) -> tuple[str, str] | None:

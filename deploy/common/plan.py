@@ -6,9 +6,10 @@ plan reads AWS; a plan never writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from .specs import Spec
+if TYPE_CHECKING:
+    from .kinds.base import Spec
 
 # "conflict": a resource with our name that another project/environment's tags claim; never applied
 # unless the user adopts it by name.
@@ -67,6 +68,7 @@ class Plan:
     # How to compute this plan again (under the lock, just before applying), and what it is for.
     replan: Callable[[], "Plan"] | None = field(default=None, repr=False, compare=False)
     operation: str = "deploy"
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)  # kept in the record
     about: dict[str, str] = field(default_factory=dict)  # recorded with the history entry, e.g. {"rollback_to": id}
 
     def count(self, action: Action) -> int:

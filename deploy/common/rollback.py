@@ -19,6 +19,7 @@ from .errors import AwsCallError, DeployerError
 from .history import HistoryEntry
 from .plan import Change, FieldChange, Plan, diff_fields
 from .snapshot import Snapshot
+from .state import read_record_state
 from .tagging import comparable_tags
 
 PINNED_KINDS = ("lambda_function", "s3_object")  # restored by version, never by re-upload
@@ -58,7 +59,8 @@ def rollback_plan(engine: Engine, entry: HistoryEntry) -> Plan:
                                            spec, reason if change.action != "no-op" else ""))
     except (ClientError, BotoCoreError) as exc:
         raise AwsCallError(f"reading current state for the rollback failed: {describe_error(exc)}") from None
-    newer = sorted(set(_current_record(engine)) - set(snapshot.specs))
+    recorded, plan.dependencies = read_record_state(engine.clients, engine.record)
+    newer = sorted(set(recorded) - set(snapshot.specs))
     plan.notes += [f"{key}: created after {entry.id}; left as it is" for key in newer]
     plan.replan = lambda: rollback_plan(engine, entry)
     return plan
@@ -83,12 +85,6 @@ def _pinned_change(engine: Engine, spec, pin: dict | None, reason: str) -> Chang
     field = "version" if "version" in pin else "version_id"
     return Change("update", spec.kind, spec.name, spec.component,
                   (FieldChange(field, current.get(field), pin[field]),), spec, reason, pin=pin)
-
-
-def _current_record(engine: Engine) -> list[str]:
-    from .state import read_record
-
-    return read_record(engine.clients, engine.record)
 
 
 def drift(engine: Engine, entry: HistoryEntry) -> list[Change]:

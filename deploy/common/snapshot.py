@@ -7,20 +7,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .specs import Spec
+from .kinds import spec_type
+from .kinds.base import Spec
 
 # Bytes are never stored: a function keeps its code_sha256, an object its sha256.
 _DROPPED = {"zip_bytes", "body"}
-
-
-def _spec_types() -> dict[str, type[Spec]]:
-    found: dict[str, type[Spec]] = {}
-    pending = list(Spec.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found[cls.kind] = cls
-        pending.extend(cls.__subclasses__())
-    return found
 
 
 def spec_to_json(spec: Spec) -> dict[str, Any]:
@@ -30,11 +21,8 @@ def spec_to_json(spec: Spec) -> dict[str, Any]:
 
 def spec_from_json(document: dict[str, Any]) -> Spec:
     """The spec a snapshot describes (code bytes absent). Unknown kinds or fields raise ValueError."""
-    kinds = _spec_types()
-    kind = document.get("kind")
-    if kind not in kinds:
-        raise ValueError(f"unknown resource kind {kind!r}")
-    cls = kinds[kind]
+    cls = spec_type(document.get("kind", ""))
+    kind = cls.kind
     values = {k: v for k, v in document.items() if k != "kind"}
     tuple_fields = {f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple")}
     unknown = set(values) - {f.name for f in dataclasses.fields(cls)}

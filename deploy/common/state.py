@@ -69,6 +69,11 @@ def _get_json(clients: AwsClients, bucket: str, key: str) -> Any | None:
 
 def read_record(clients: AwsClients, where: RecordLocation) -> list[str]:
     """Resource keys ('kind:name') recorded by earlier deployments; empty if none (or no bucket yet)."""
+    return read_record_state(clients, where)[0]
+
+
+def read_record_state(clients: AwsClients, where: RecordLocation) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """The recorded keys, and what each recorded resource depends on (so deletions can run in reverse)."""
     uri = f"s3://{where.bucket}/{where.record_key}"
     recover = (f"restore an earlier version (the bucket is versioned: aws s3api list-object-versions --bucket {where.bucket} "
                f"--prefix {where.record_key}) and run again")
@@ -77,20 +82,26 @@ def read_record(clients: AwsClients, where: RecordLocation) -> list[str]:
     except StateError as exc:
         raise StateError(f"the deployer's record is corrupt: {exc}; {recover}") from None
     if document is None:
-        return []
+        return [], {}
     resources = document.get("resources") if isinstance(document, dict) else None
     if not isinstance(resources, list) or not all(isinstance(r, str) and ":" in r for r in resources):
         raise StateError(f"the deployer's record {uri} has no list of 'kind:name' resources; {recover}")
-    return sorted(resources)
+    graph = document.get("depends_on") or {}
+    dependencies = {k: tuple(v) for k, v in graph.items() if isinstance(v, list)} if isinstance(graph, dict) else {}
+    return sorted(resources), dependencies
 
 
 def write_record(clients: AwsClients, where: RecordLocation, resources: list[str], commit: str,
-                 status: str = "settled", history_id: str = "") -> None:
-    """``status`` 'applying': the resources of an apply in progress are already listed (some may not exist yet)."""
+                 status: str = "settled", history_id: str = "", dependencies: dict[str, tuple[str, ...]] | None = None) -> None:
+    """``status`` 'applying': the resources of an apply in progress are already listed (some may not exist yet).
+    ``dependencies``: what each resource depends on, kept so that a later removal deletes in reverse order."""
+    listed = sorted(set(resources))
+    graph = {k: sorted(d for d in (dependencies or {}).get(k, ()) if d in listed) for k in listed}
     document = {
         "project": where.project,
         "environment": where.environment,
-        "resources": sorted(set(resources)),
+        "resources": listed,
+        "depends_on": {k: v for k, v in graph.items() if v},
         "status": status,
         "history_id": history_id,
         "git_commit": commit,

@@ -19,7 +19,10 @@ from deploy.common.config import (
     glue_cron_problem,
 )
 from deploy.common.errors import ConfigError
-from deploy.common.specs import FunctionSpec, GlueJobSpec, ObjectSpec, RoleSpec
+from deploy.common.kinds.glue_job import GlueJobSpec
+from deploy.common.kinds.iam_role import RoleSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
+from deploy.common.kinds.s3_object import ObjectSpec
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from deploy.common.config import load_config
 from deploy.common.deployment import prepare
 from deploy.common.errors import ConfigError, ProjectError
 from deploy.common.naming import Arns
-from deploy.common.specs import ManagedPolicySpec, RoleSpec
+from deploy.common.kinds.iam_policy import ManagedPolicySpec
+from deploy.common.kinds.iam_role import RoleSpec
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 SHIPPED = [(c.name, r) for c in sorted(CONFIG_DIR.glob("*.json")) if c.name not in ("config.schema.json", "routing.json",

@@ -18,8 +18,9 @@ from deploy.common.deployment import Prepared, artifact_bucket_spec, prepare
 from deploy.common.errors import ConfigError, ProjectError
 from deploy.common.iam_policies import Accepted, check_policies, findings, finding_location, statement
 from deploy.common.projects import load_project
-from deploy.common.resources import KNOWN_KINDS
-from deploy.common.specs import ManagedPolicySpec, RoleSpec
+from deploy.common.kinds import KNOWN_KINDS
+from deploy.common.kinds.iam_policy import ManagedPolicySpec
+from deploy.common.kinds.iam_role import RoleSpec
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 SHIPPED = [(c.name, r) for c in sorted(CONFIG_DIR.glob("*.json")) if not c.name.endswith("schema.json") and c.name != "routing.json"

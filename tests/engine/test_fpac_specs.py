@@ -6,7 +6,10 @@ import pytest
 from deploy.common.deployment import prepare
 from deploy.common.errors import ProjectError
 from deploy.common.iam_policies import check_policies, lint_policy, policy, statement
-from deploy.common.specs import FunctionSpec, GlueJobSpec, RoleSpec, StateMachineSpec
+from deploy.common.kinds.glue_job import GlueJobSpec
+from deploy.common.kinds.iam_role import RoleSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
+from deploy.common.kinds.state_machine import StateMachineSpec
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 STAR_ALLOWED = {"LogDelivery", "Tracing"}  # AWS only accepts Resource "*" for these actions

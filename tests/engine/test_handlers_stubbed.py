@@ -10,10 +10,12 @@ from botocore.stub import ANY, Stubber
 
 from deploy.common.naming import Arns
 from deploy.common.plan import FieldChange, diff_fields
-from deploy.common.resources.glue import CrawlerHandler
-from deploy.common.resources.iam import RoleHandler, trust_policy
-from deploy.common.resources.lambda_fn import FunctionHandler
-from deploy.common.specs import CrawlerSpec, FunctionSpec, RoleSpec
+from deploy.common.kinds.glue_crawler import CrawlerHandler
+from deploy.common.kinds.iam_role import RoleHandler, trust_policy
+from deploy.common.kinds.lambda_function import FunctionHandler
+from deploy.common.kinds.glue_crawler import CrawlerSpec
+from deploy.common.kinds.iam_role import RoleSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
 from deploy.common.tagging import comparable_tags
 
 ARNS = Arns("us-east-2", "111111111111")
@@ -149,8 +151,7 @@ def _versions(*ids_default):
 
 
 def test_a_changed_boundary_becomes_the_default_version_and_the_oldest_of_five_goes():
-    from deploy.common.resources.iam_policy import ManagedPolicyHandler
-    from deploy.common.specs import ManagedPolicySpec
+    from deploy.common.kinds.iam_policy import ManagedPolicyHandler, ManagedPolicySpec
 
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     spec = ManagedPolicySpec(name="pipeline-boundary-dev", component="boundary", document=doc, tags={})
@@ -168,8 +169,7 @@ def test_a_changed_boundary_becomes_the_default_version_and_the_oldest_of_five_g
 
 def test_the_deploy_credential_changing_the_boundary_is_one_line_saying_who_may():
     from deploy.common.errors import AwsCallError
-    from deploy.common.resources.iam_policy import ManagedPolicyHandler
-    from deploy.common.specs import ManagedPolicySpec
+    from deploy.common.kinds.iam_policy import ManagedPolicyHandler, ManagedPolicySpec
 
     spec = ManagedPolicySpec(name="pipeline-boundary-dev", component="boundary", document={"Version": "2012-10-17", "Statement": []})
     clients = StubbedClients()

@@ -11,8 +11,8 @@ from deploy.common.deployer_policy import PURPOSES, deployer_policy
 from deploy.common.deployment import prepare
 from deploy.common.errors import ConfigError
 from deploy.common.naming import Arns, partition_for
-from deploy.common.resources import build_handlers
-from deploy.common.specs import StateMachineSpec
+from deploy.common.kinds import build_handlers
+from deploy.common.kinds.state_machine import StateMachineSpec
 from deploy.projects.fpac_pipeline.deploy import run_target
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"

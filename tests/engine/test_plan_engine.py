@@ -6,7 +6,8 @@ from deploy.common.engine import check_specs
 from deploy.common.errors import ProjectError
 from deploy.common.plan import Change, FieldChange, Plan, diff_fields
 from deploy.common.render import flatten_diff
-from deploy.common.specs import FunctionSpec, RoleSpec
+from deploy.common.kinds.iam_role import RoleSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
 from deploy.common.tagging import comparable_tags, is_owned_by
 
 
@@ -57,3 +58,18 @@ def test_provenance_tags_do_not_count_in_diffs_but_ownership_does():
             "aws:cloudformation:x": "y", "owner": "me"}
     assert comparable_tags(tags) == {"deployer:project": "fpac", "deployer:environment": "dev", "owner": "me"}
     assert is_owned_by(tags, "fpac", "dev") and not is_owned_by(tags, "fpac", "prod")
+
+
+def test_deletions_run_in_the_reverse_of_the_dependency_graph():
+    import graphlib
+
+    from deploy.common.engine import reverse_dependencies
+
+    dependencies = {"lambda_function:f": ("iam_role:r", "log_group:g"), "state_machine:m": ("lambda_function:f", "iam_role:s"),
+                    "event_rule:e": ("state_machine:m",)}
+    keys = ["iam_role:r", "log_group:g", "lambda_function:f", "state_machine:m", "event_rule:e", "iam_role:s"]
+    after = reverse_dependencies(keys, dependencies)
+    order = list(graphlib.TopologicalSorter({k: after[k] for k in keys}).static_order())
+    assert order.index("event_rule:e") < order.index("state_machine:m") < order.index("lambda_function:f")
+    assert order.index("lambda_function:f") < order.index("iam_role:r") and order.index("state_machine:m") < order.index("iam_role:s")
+    assert reverse_dependencies(["iam_role:r"], dependencies) == {"iam_role:r": []}, "only among what is deleted"

@@ -8,7 +8,10 @@ from deploy.common.config import load_config
 from deploy.common.deployment import prepare
 from deploy.common.errors import ConfigError
 from deploy.common.regions import check_bucket_names, global_name_fields
-from deploy.common.specs import BucketSpec, FunctionSpec, RoleSpec, StateMachineSpec
+from deploy.common.kinds.iam_role import RoleSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
+from deploy.common.kinds.s3_bucket import BucketSpec
+from deploy.common.kinds.state_machine import StateMachineSpec
 from deploy.projects.fpac_pipeline.deploy import Settings, run_target
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"

@@ -3,7 +3,9 @@ import json
 from pathlib import Path
 
 from deploy.common.deployment import prepare
-from deploy.common.specs import FunctionSpec, GlueJobSpec, StateMachineSpec
+from deploy.common.kinds.glue_job import GlueJobSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
+from deploy.common.kinds.state_machine import StateMachineSpec
 from deploy.projects.fpac_pipeline import fpac_stepfunctions as sf
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"

@@ -21,11 +21,18 @@ from deploy.common.config import (
 from deploy.common.context import ProjectContext, RunTarget
 from deploy.common.iam_policies import policy, statement
 from deploy.common.naming import Arns
+from deploy.common.kinds.base import Spec, resource_key
+from deploy.common.kinds.event_rule import EventRuleSpec
+from deploy.common.kinds.glue_crawler import CrawlerSpec
+from deploy.common.kinds.glue_database import GlueDatabaseSpec
+from deploy.common.kinds.glue_job import GlueJobSpec
+from deploy.common.kinds.iam_role import RoleSpec
+from deploy.common.kinds.lambda_function import FunctionSpec
+from deploy.common.kinds.log_group import LogGroupSpec
+from deploy.common.kinds.s3_bucket import BucketSpec
+from deploy.common.kinds.s3_object import ObjectSpec
+from deploy.common.kinds.state_machine import StateMachineSpec
 from deploy.common.packaging import deterministic_zip, lambda_code_sha256, source_files
-from deploy.common.specs import (
-    BucketSpec, CrawlerSpec, EventRuleSpec, FunctionSpec, GlueDatabaseSpec, GlueJobSpec, LogGroupSpec, ObjectSpec, RoleSpec,
-    Spec, StateMachineSpec, resource_key,
-)
 
 from . import fpac_stepfunctions
 

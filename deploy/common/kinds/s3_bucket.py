@@ -1,9 +1,11 @@
-"""S3 buckets (versioned, encrypted, public access blocked, TLS only) and objects compared by content hash."""
+"""S3 buckets: versioned, encrypted, public access blocked, TLS only on real AWS, and optionally append-only
+key patterns and Object Lock (the artifact bucket keeps the deployment history that way)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any
-from urllib.parse import urlencode
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -11,8 +13,21 @@ from ..aws_common import error_code
 from ..errors import AwsCallError
 from ..normalize import normalize_policy
 from ..plan import FieldChange
-from ..specs import BucketSpec, ObjectSpec
-from .base import ResourceHandler, changed, missing_is_none
+from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none
+
+
+@dataclass(frozen=True, eq=False)
+class BucketSpec(Spec):
+    """``append_only``: key patterns (e.g. ``_deployer/*/history/*``) the bucket policy lets nobody delete or
+    overwrite; ``object_lock``: S3 Object Lock enabled, so objects may be written with a retention."""
+
+    kind: ClassVar[str] = "s3_bucket"
+    versioned: bool = True
+    eventbridge_notifications: bool = False
+    tls_only: bool = True
+    append_only: tuple[str, ...] = ()
+    object_lock: bool = False
+
 
 BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 SSE = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]}
@@ -149,63 +164,14 @@ class BucketHandler(ResourceHandler):
         raise AwsCallError(f"s3 bucket '{name}' is retained: the deployer never deletes buckets")
 
 
-class ObjectHandler(ResourceHandler):
-    """Objects are compared by the SHA-256 we store in their metadata: nothing is uploaded unless it changed."""
-
-    kind = ObjectSpec.kind
-
-    @staticmethod
-    def _split(name: str) -> tuple[str, str]:
-        bucket, _, key = name.partition("/")
-        return bucket, key
-
-    def desired(self, spec: ObjectSpec) -> dict[str, Any]:
-        return {"sha256": spec.sha256}
-
-    def desired_with_tags(self, spec: ObjectSpec) -> dict[str, Any]:
-        # Object tags are written with every upload; reading them back would cost a call per object
-        # on every plan, so the diff lets them follow the content.
-        return self.desired(spec)
-
-    def read(self, spec: ObjectSpec) -> dict[str, Any] | None:
-        s3 = self.clients.client("s3")
-        head = missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key), "404", "NoSuchKey", "NotFound")
-        return None if head is None else {"sha256": head.get("Metadata", {}).get("sha256")}
-
-    @staticmethod
-    def put_kwargs(spec: ObjectSpec) -> dict[str, Any]:
-        """PutObject's parameters (pure: aws_rules checks them against the service model before any call)."""
-        return {"Bucket": spec.bucket, "Key": spec.object_key, "Body": spec.body, "ContentType": spec.content_type,
-                "Metadata": {"sha256": spec.sha256}, "Tagging": urlencode(spec.tags), "ServerSideEncryption": "AES256"}
-
-    def create(self, spec: ObjectSpec) -> None:
-        self.clients.client("s3").put_object(**self.put_kwargs(spec))
-
-    def update(self, spec: ObjectSpec, changes: tuple[FieldChange, ...]) -> None:
-        self.create(spec)
-
-    def pin(self, spec: ObjectSpec) -> dict[str, Any] | None:
-        s3 = self.clients.client("s3")
-        head = missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key), "404", "NoSuchKey", "NotFound")
-        return None if head is None or not head.get("VersionId") else {"version_id": head["VersionId"]}
-
-    def restore(self, spec: ObjectSpec, pin: dict[str, Any]) -> None:
-        """Make the recorded object version current again (a copy of it, metadata and tags included)."""
-        self.clients.client("s3").copy_object(
-            Bucket=spec.bucket, Key=spec.object_key, ServerSideEncryption="AES256",
-            CopySource={"Bucket": spec.bucket, "Key": spec.object_key, "VersionId": pin["version_id"]})
-
-    def version_exists(self, spec: ObjectSpec, version_id: str) -> bool:
-        s3 = self.clients.client("s3")
-        return missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key, VersionId=version_id),
-                               "404", "NoSuchKey", "NotFound", "NoSuchVersion", "400") is not None
-
-    def read_tags(self, name: str) -> dict[str, str] | None:
-        bucket, key = self._split(name)
-        s3 = self.clients.client("s3")
-        result = missing_is_none(lambda: s3.get_object_tagging(Bucket=bucket, Key=key), "NoSuchKey", "404", "NoSuchBucket")
-        return None if result is None else {t["Key"]: t["Value"] for t in result.get("TagSet", [])}
-
-    def delete(self, name: str) -> None:
-        bucket, key = self._split(name)
-        self.clients.client("s3").delete_object(Bucket=bucket, Key=key)
+KIND = Kind(
+    spec=BucketSpec, handler=BucketHandler,
+    reads=("s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+           "s3:GetBucketPolicy", "s3:GetBucketNotification", "s3:GetBucketTagging"),
+    writes=("s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketNotification", "s3:PutBucketTagging"),
+    arns=lambda s, arns, p: [arns.bucket(s.name)],
+    requests=lambda s, region: [Request("s3", "CreateBucket", BucketHandler.create_kwargs(s, region)),
+                                Request("s3", "PutBucketTagging", BucketHandler.tagging_kwargs(s))],
+    tag_limit=(50, "S3 buckets"),  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html
+)

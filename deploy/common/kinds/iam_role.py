@@ -1,14 +1,24 @@
 """IAM roles with inline least-privilege policies: one role per component, trust for one service, and the
 environment's permissions boundary (set on create, put back if it was changed, never removed)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from ..normalize import normalize_policy
 from ..plan import FieldChange
-from ..specs import RoleSpec
-from .base import ResourceHandler, changed, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none, tag_delta
+
+
+@dataclass(frozen=True, eq=False)
+class RoleSpec(Spec):
+    kind: ClassVar[str] = "iam_role"
+    trust_service: str = ""
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    description: str = ""
+    permissions_boundary: str = ""  # ARN of the managed policy capping what the role may ever do
 
 
 def trust_policy(service: str) -> dict[str, Any]:
@@ -116,3 +126,21 @@ class RoleHandler(ResourceHandler):
             for policy in page["AttachedPolicies"]:
                 iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
         iam.delete_role(RoleName=name)
+
+
+# Every role write IAM lets a policy condition on iam:PermissionsBoundary (the Service Authorization Reference):
+# the deployer policy allows them only while the role carries (or, for CreateRole and PutRolePermissionsBoundary,
+# is given) the environment's boundary. ``KIND.writes`` are the role writes IAM cannot condition on it.
+WRITES_WITHIN_BOUNDARY = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+                          "iam:PutRolePermissionsBoundary", "iam:DeleteRole")
+
+KIND = Kind(
+    spec=RoleSpec, handler=RoleHandler,
+    reads=("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"),
+    writes=("iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole"),
+    arns=lambda s, arns, p: [arns.role(p(s.name))],
+    requests=lambda s, region: [Request("iam", "CreateRole", RoleHandler.create_kwargs(s)),
+                                *(Request("iam", "PutRolePolicy", kwargs) for kwargs in RoleHandler.put_policy_kwargs(s))],
+    tag_limit=(50, "IAM roles"),  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+    case_insensitive_names=True,  # IAM: "names are not case sensitive"
+)

@@ -1,16 +1,30 @@
 """Step Functions state machines: definitions compared as normalised JSON, with logging and tracing."""
+
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from .. import retry
+from ..naming import role_name
 from ..normalize import normalize_definition
 from ..plan import FieldChange
-from ..naming import role_name
 from ..retry import SFN_ROLE_NOT_READY, call_with_retries
-from ..specs import StateMachineSpec
-from .base import ResourceHandler, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, missing_is_none, tag_delta
+
+
+@dataclass(frozen=True, eq=False)
+class StateMachineSpec(Spec):
+    kind: ClassVar[str] = "state_machine"
+    arn: str = ""
+    role_arn: str = ""
+    definition: dict[str, Any] = field(default_factory=dict)
+    log_group_arn: str = ""
+    log_level: str = "ERROR"
+    include_execution_data: bool = False
+    tracing: bool = False
+
 
 NOT_FOUND = ("StateMachineDoesNotExist", "ResourceNotFound")
 
@@ -118,3 +132,14 @@ class StateMachineHandler(ResourceHandler):
 
     def delete(self, name: str) -> None:
         self.clients.client("stepfunctions").delete_state_machine(stateMachineArn=self._arn(name))
+
+
+KIND = Kind(
+    spec=StateMachineSpec, handler=StateMachineHandler,
+    reads=("states:DescribeStateMachine", "states:ListTagsForResource"),
+    writes=("states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine", "states:TagResource",
+            "states:UntagResource"),
+    arns=lambda s, arns, p: [arns.state_machine(p(s.name))],
+    requests=lambda s, region: [Request("stepfunctions", "CreateStateMachine", StateMachineHandler.create_kwargs(s))],
+    tag_limit=(50, "Step Functions state machines"),  # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+)

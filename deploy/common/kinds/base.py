@@ -1,16 +1,76 @@
-"""The contract every resource kind fulfils: desired -> read -> diff -> create/update/delete."""
+"""What every resource kind is made of: its spec (desired state), its handler (read, diff, create, update, delete),
+and its ``Kind`` declaration (IAM actions and ARNs for the deployer policy, the requests validate checks).
+
+A kind is one module of this package that defines ``KIND``; the package finds it by being there.
+"""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from ..aws_common import AwsClients, error_code
 from ..naming import Arns
 from ..plan import Change, FieldChange
-from ..specs import Spec
 from ..tagging import comparable_tags
+
+
+@dataclass(frozen=True, eq=False)
+class Spec:
+    """Desired state of one resource: an immutable dataclass per kind. Building specs makes no AWS call.
+
+    Names and ARNs are derived from config, so every reference between resources (a function's role, the
+    state machine's task ARNs) is known before deploying. ``depends_on`` lists the keys of specs that must
+    exist first (role before function, ...); deletions run in the reverse order.
+    """
+
+    kind: ClassVar[str] = ""
+    name: str
+    component: str
+    tags: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return resource_key(self.kind, self.name)
+
+
+def resource_key(kind: str, name: str) -> str:
+    return f"{kind}:{name}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call a handler makes on create: ``service``/``operation`` as botocore names them (checked by validate)."""
+
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+NamePattern = Callable[[str], str]  # a name -> the project's name space in it (fpac-prod-x -> fpac-prod-*)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Everything the deployer needs to know about one kind of resource, declared beside its spec and handler."""
+
+    spec: type[Spec]
+    handler: type[ResourceHandler]
+    reads: tuple[str, ...]  # IAM actions plan (and the waiters) need on the kind's resources
+    writes: tuple[str, ...]  # IAM actions create, update and delete need on them
+    arns: Callable[[Spec, Arns, NamePattern], list[str]]  # the resources those actions are on
+    requests: Callable[[Spec, str], list[Request]]  # what create sends (spec, region), checked against the service model
+    tag_limit: tuple[int, str]  # tags AWS allows per resource (the deployer's own five included), and the resource's noun
+    case_insensitive_names: bool = False  # AWS compares names regardless of case (IAM; Glue stores databases lower case)
+    policy_arns: Callable[[list[Spec], Arns, NamePattern], list[str]] | None = None  # instead of ``arns`` per spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.kind
 
 
 class ResourceHandler(ABC):

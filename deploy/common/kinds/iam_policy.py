@@ -4,10 +4,12 @@ IAM keeps up to 5 versions of a managed policy; a changed document becomes a new
 non-default one deleted first when 5 exist. The deployer's own deploy policy may create the boundary but never
 change it (that would be an escalation): a changed boundary is applied with administrator credentials.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -15,8 +17,17 @@ from ..aws_common import error_code
 from ..errors import AwsCallError
 from ..normalize import normalize_policy
 from ..plan import FieldChange
-from ..specs import ManagedPolicySpec
-from .base import ResourceHandler, changed, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none, tag_delta
+
+
+@dataclass(frozen=True, eq=False)
+class ManagedPolicySpec(Spec):
+    """A customer-managed IAM policy (the environment's permissions boundary)."""
+
+    kind: ClassVar[str] = "iam_policy"
+    document: dict[str, Any] = field(default_factory=dict)
+    description: str = ""  # set on create only: IAM has no call to change a policy's description
+
 
 MAX_VERSIONS = 5  # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html
 DENIED = ("AccessDenied", "AccessDeniedException")
@@ -80,3 +91,16 @@ class ManagedPolicyHandler(ResourceHandler):
                 if not version["IsDefaultVersion"]:
                     iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
         iam.delete_policy(PolicyArn=arn)
+
+
+KIND = Kind(
+    spec=ManagedPolicySpec, handler=ManagedPolicyHandler,
+    reads=("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags"),
+    # Create once, never change or delete: no CreatePolicyVersion, SetDefaultPolicyVersion, DeletePolicy*. Its tags
+    # (ownership, provenance, the config's) follow the config: they grant nothing.
+    writes=("iam:CreatePolicy", "iam:TagPolicy", "iam:UntagPolicy"),
+    arns=lambda s, arns, p: [arns.policy(s.name)],
+    requests=lambda s, region: [Request("iam", "CreatePolicy", ManagedPolicyHandler.create_kwargs(s))],
+    tag_limit=(50, "IAM managed policies"),  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+    case_insensitive_names=True,
+)

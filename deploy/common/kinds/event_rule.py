@@ -1,14 +1,25 @@
 """EventBridge rules with one target (e.g. S3 'Object Created' -> start a state machine)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from .. import retry
 from ..errors import AwsCallError
 from ..plan import FieldChange
-from ..specs import EventRuleSpec
-from .base import ResourceHandler, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, missing_is_none, tag_delta
+
+
+@dataclass(frozen=True, eq=False)
+class EventRuleSpec(Spec):
+    kind: ClassVar[str] = "event_rule"
+    event_pattern: dict[str, Any] = field(default_factory=dict)
+    target_arn: str = ""
+    target_role_arn: str = ""
+    description: str = ""
+
 
 TARGET_ID = "primary"
 # Failed entries worth trying again (PutTargets API reference: "too many requests were made at the same time").
@@ -117,3 +128,15 @@ class EventRuleHandler(ResourceHandler):
         if ids:
             self._remove_targets(name, ids)
         events.delete_rule(Name=name)
+
+
+KIND = Kind(
+    spec=EventRuleSpec, handler=EventRuleHandler,
+    reads=("events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"),
+    writes=("events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:TagResource",
+            "events:UntagResource"),
+    arns=lambda s, arns, p: [arns.event_rule(p(s.name))],
+    requests=lambda s, region: [Request("events", "PutRule", EventRuleHandler.put_rule_kwargs(s)),
+                                Request("events", "PutTargets", EventRuleHandler.put_targets_kwargs(s))],
+    tag_limit=(50, "EventBridge rules"),  # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+)

@@ -1,16 +1,35 @@
 """Lambda functions: code compared by CodeSha256 without uploading; a version published and the
 alias moved only when something changed."""
+
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from .. import retry
 from ..errors import LimitError
-from ..plan import Change, FieldChange
 from ..naming import role_name
+from ..plan import Change, FieldChange
 from ..retry import LAMBDA_ROLE_NOT_READY, LAMBDA_UPDATE_IN_PROGRESS, call_with_retries
-from ..specs import FunctionSpec
-from .base import ResourceHandler, changed, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none, tag_delta
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionSpec(Spec):
+    kind: ClassVar[str] = "lambda_function"
+    role_arn: str = ""
+    runtime: str = "python3.12"
+    handler: str = "handler.handler"
+    memory_mb: int = 256
+    timeout_seconds: int = 60
+    architecture: str = "x86_64"
+    environment: dict[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    description: str = ""
+    zip_bytes: bytes = b""
+    code_sha256: str = ""
+    alias: str = "live"
+
 
 CONFIG_FIELDS = ("runtime", "handler", "role", "memory_mb", "timeout_seconds", "environment", "description")
 ALIAS_IN_SYNC = "points at the current code and config"
@@ -200,3 +219,20 @@ class FunctionHandler(ResourceHandler):
 
     def delete(self, name: str) -> None:
         self.clients.client("lambda").delete_function(FunctionName=name)
+
+
+KIND = Kind(
+    spec=FunctionSpec, handler=FunctionHandler,
+    reads=("lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetAlias", "lambda:ListTags"),
+    writes=("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+            "lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:PutFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource"),
+    arns=lambda s, arns, p: [arns.function(p(s.name))],  # the pattern covers the function's qualified ARNs too
+    requests=lambda s, region: [
+        Request("lambda", "CreateFunction", FunctionHandler.create_kwargs(s)),
+        Request("lambda", "CreateAlias", {"FunctionName": s.name, "Name": s.alias, "FunctionVersion": "1"}),
+        *([Request("lambda", "PutFunctionConcurrency", {"FunctionName": s.name, "ReservedConcurrentExecutions": s.reserved_concurrency})]
+          if s.reserved_concurrency is not None else []),
+    ],
+    tag_limit=(50, "Lambda functions"),  # https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html
+)

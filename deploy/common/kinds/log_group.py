@@ -1,11 +1,18 @@
 """CloudWatch log groups with a retention period (a group without one keeps logs forever)."""
+
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from ..plan import FieldChange
-from ..specs import LogGroupSpec
-from .base import ResourceHandler, changed, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none, tag_delta
+
+
+@dataclass(frozen=True, eq=False)
+class LogGroupSpec(Spec):
+    kind: ClassVar[str] = "log_group"
+    retention_days: int = 30
 
 
 class LogGroupHandler(ResourceHandler):
@@ -60,3 +67,14 @@ class LogGroupHandler(ResourceHandler):
 
     def delete(self, name: str) -> None:
         self.clients.client("logs").delete_log_group(logGroupName=name)
+
+
+KIND = Kind(
+    spec=LogGroupSpec, handler=LogGroupHandler,
+    reads=("logs:ListTagsLogGroup",),  # listing groups by prefix (DescribeLogGroups) is authorised only on "*"
+    writes=("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:UntagLogGroup"),
+    arns=lambda s, arns, p: [arns.log_group(p(s.name))],  # the pattern's * covers the log-group:NAME:* form
+    requests=lambda s, region: [Request("logs", "CreateLogGroup", LogGroupHandler.create_kwargs(s)),
+                                Request("logs", "PutRetentionPolicy", LogGroupHandler.retention_kwargs(s))],
+    tag_limit=(50, "CloudWatch log groups"),  # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+)

@@ -102,7 +102,7 @@ def test_removed_resource_is_deleted_through_record_and_tags_only(runner, write_
                     Tags={"deployer:project": "fpac", "deployer:environment": "itest"})
 
     def without_trigger(specs):
-        return [s for s in specs if s.component != "trigger"]
+        return [s for s in specs if s.component != "incoming"]
 
     plan, result = runner.deploy(config, specs_filter=without_trigger)
     assert result.ok, [o.error for o in result.failed]

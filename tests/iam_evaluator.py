@@ -53,7 +53,7 @@ def evaluate(policies: dict[str, dict[str, Any]], queries: list[Query], account:
         return []
     node = shutil.which("node")
     if node is None or not (TOOL / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
-        raise RuntimeError("the IAM policy evaluator is not installed: run scripts/setup.sh (npm ci --prefix tests/iam_simulate)")
+        raise RuntimeError("the IAM policy evaluator is not installed: run scripts/test.sh (it runs npm ci --prefix tests/iam_simulate)")
     principal = f"arn:aws:iam::{account}:role/pipeline-deployer"
     document = {"policies": policies, "requests": [{
         "principal": principal, "action": q.request.action, "resource": q.request.resource, "account": account,

@@ -21,7 +21,8 @@ from .common.errors import DeployerError
 from .common.projects import list_projects
 
 if TYPE_CHECKING:
-    from .common.engine import Engine
+    from .common.deployment import Prepared
+    from .common.fleet import Member
     from .common.plan import Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -83,20 +84,40 @@ def cli() -> None:
     """
 
 
+PROJECTS_HELP = " (several projects: a comma-separated list, or all for every project the config names)"
+
+
+def connected(targets: list[Prepared], credential: str = "deploy", adopt: tuple[str, ...] = ()) -> list[Member]:
+    """An engine for each part of the run (one project, or the shared resources and each project)."""
+    from .common.deployment import connect
+    from .common.fleet import Member
+
+    return [Member(p, connect(p, credential=credential, adopt=adopt)) for p in targets]
+
+
+def plans_json(members: list[Member]) -> dict[str, Any]:
+    """One project: {"plan": …}, as always; several: {"plans": {project: …}}."""
+    if len(members) == 1:
+        return {"plan": members[0].plan.to_json()}
+    return {"plans": {m.name: m.plan.to_json() for m in members}}
+
+
 @cli.command()
 @target_options
 def plan(config_path: Path, region: str | None, project: str, output: str) -> None:
     """Show what deploy would change. Makes no writes. Exit 0: no changes, 2: changes, 1: error."""
-    from .common.deployment import connect, prepare
+    from .common.deployment import prepare_targets
+    from .common.fleet import plan_all
     from .common.render import Renderer
 
-    prepared = prepare(config_path, region, project)
-    the_plan = connect(prepared, credential="plan").plan(prepared.specs)
+    members = connected(prepare_targets(config_path, region, project), credential="plan")
+    plan_all(members, lambda m: m.engine.plan(m.prepared.specs))
     if output == "json":
-        click.echo(json.dumps({"plan": the_plan.to_json()}, indent=2))
+        click.echo(json.dumps(plans_json(members), indent=2))
     else:
-        Renderer().plan(the_plan)
-    sys.exit(EXIT_CHANGES if the_plan.has_changes else EXIT_OK)
+        for member in members:
+            Renderer().plan(member.plan)
+    sys.exit(EXIT_CHANGES if any(m.plan.has_changes for m in members) else EXIT_OK)
 
 
 APPROVED_PLAN = click.option(
@@ -112,24 +133,31 @@ APPROVED_PLAN = click.option(
               help="Take over a resource whose tags name another project or environment (the plan shows it as a conflict).")
 def deploy(config_path: Path, region: str | None, project: str, output: str, yes: bool, approved_plan: Path | None,
            adopt: tuple[str, ...]) -> None:
-    """Plan, confirm, apply. A second run with nothing changed makes no writes and says so."""
-    from .common.deployment import connect, prepare
+    """Plan, confirm, apply. A second run with nothing changed makes no writes and says so.
+
+    With several projects: their plans are shown together, one confirmation; the shared resources (the
+    artifact bucket, the permissions boundary) are applied first, then every project in parallel."""
+    from .common.deployment import prepare_targets
+    from .common.fleet import plan_all
 
     approved = load_approved_plan(approved_plan) if approved_plan else None
-    prepared = prepare(config_path, region, project)
-    engine = connect(prepared, adopt=adopt)
-    the_plan = engine.plan(prepared.specs)
-    check_and_apply(engine, the_plan, output, yes, approved, approved_plan, config_path, project)
+    members = connected(prepare_targets(config_path, region, project), adopt=adopt)
+    plan_all(members, lambda m: m.engine.plan(m.prepared.specs))
+    check_and_apply(members, output, yes, approved, approved_plan, config_path)
 
 
-def check_and_apply(engine: Engine, the_plan: Plan, output: str, yes: bool, approved: dict[str, Any] | None,
-                    approved_path: Path | None, config_path: Path, project: str) -> None:
+def check_and_apply(members: list[Member], output: str, yes: bool, approved: dict[str, Any] | None,
+                    approved_path: Path | None, config_path: Path) -> None:
     from .common.plan import check_approved
 
     if approved is not None:
-        check_approved(the_plan, approved, str(approved_path))
-    apply_confirmed(engine, the_plan, output, yes, lambda: click.confirm("Apply these changes?", default=False),
-                    unlock_hint=f"--config {config_path} --project-type {project}")
+        if len(members) == 1:
+            check_approved(members[0].plan, approved.get("plan", {}), str(approved_path))
+        else:
+            approved_plans = approved.get("plans", {})
+            for member in members:
+                check_approved(member.plan, approved_plans.get(member.name, {"project": None}), str(approved_path))
+    apply_confirmed(members, output, yes, lambda: click.confirm("Apply these changes?", default=False), config_path)
 
 
 @cli.command()
@@ -139,45 +167,66 @@ def destroy(config_path: Path, region: str | None, project: str, output: str, ye
     """Delete everything this project owns in the environment (per the record and ownership tags).
 
     Buckets and the Glue database are kept (they hold data) and listed as notes; so is the shared
-    artifact bucket, which holds the record.
+    artifact bucket, which holds the record; so are the shared resources of a run of several projects.
     """
-    from .common.deployment import connect, prepare
+    from .common.deployment import prepare_targets
+    from .common.fleet import plan_all
 
-    prepared = prepare(config_path, region, project)
-    engine = connect(prepared)
-    the_plan = engine.plan([])
-    the_plan.operation = "destroy"
-    environment = prepared.config.environment
-    apply_confirmed(engine, the_plan, output, yes,
+    targets = [t for t in prepare_targets(config_path, region, project) if t.context.settings is not None]
+    members = connected(targets)
+
+    def nothing_wanted(member: Member) -> Plan:
+        the_plan = member.engine.plan([])
+        the_plan.operation = "destroy"
+        return the_plan
+
+    plan_all(members, nothing_wanted)
+    environment = targets[0].config.environment
+    apply_confirmed(members, output, yes,
                     lambda: click.prompt(f"Type the environment name ({environment}) to destroy", default="") == environment,
-                    unlock_hint=f"--config {config_path} --project-type {project}")
+                    config_path)
 
 
-def apply_confirmed(engine: Engine, the_plan: Plan, output: str, yes: bool, confirm: Callable[[], bool],
-                    unlock_hint: str = "") -> None:
-    """Show the plan; when it has changes, confirm (or --yes), apply, summarise. Exit 1 if the apply failed
-    or its lock could not be released."""
+def apply_confirmed(members: list[Member], output: str, yes: bool, confirm: Callable[[], bool], config_path: Path) -> None:
+    """Show the plans; when any has changes, confirm (or --yes), apply, summarise each. Exit 1 if an apply failed or
+    was refused, or a lock could not be released."""
+    from .common.fleet import apply_all
     from .common.render import Renderer
 
-    renderer = Renderer(Console(stderr=output == "json", highlight=False, soft_wrap=True))
-    renderer.plan(the_plan)
-    result = None
-    if the_plan.has_changes:
+    console = Console(stderr=output == "json", highlight=False, soft_wrap=True)
+    several = len(members) > 1
+    renderers = {m.name: Renderer(console, prefix=m.name if several else "") for m in members}
+    for member in members:
+        renderers[member.name].plan(member.plan)
+    if any(m.plan.has_changes for m in members):
         if not yes:
             if not sys.stdin.isatty():
                 raise DeployerError("refusing to apply without confirmation: pass --yes when not running in a terminal")
             if not confirm():
                 raise DeployerError("cancelled; nothing was changed")
-        result = engine.apply(the_plan, on_event=renderer.event)
-        renderer.summary(result)
+        apply_all(members, lambda m: renderers[m.name].event)
+        for member in members:
+            if member.result is not None:
+                renderers[member.name].summary(member.result)
     if output == "json":
-        outcome = result.to_json() if result else {"ok": True, "results": []}
-        click.echo(json.dumps({"plan": the_plan.to_json(), "result": outcome}, indent=2))
-    if result is not None and result.lock_left:
-        lock_id, why = result.lock_left
-        fail(f"the {the_plan.operation} {'succeeded' if result.ok else 'failed'} (history {result.history_id}), but its lock "
-             f"could not be released ({why}); release it with: deploy.py unlock {unlock_hint} --lock-id {lock_id}".replace("  ", " "))
-    if result is not None and not result.ok:
+        results = {m.name: m.result.to_json() if m.result else {"ok": not m.error, "results": [],
+                                                                **({"error": m.error} if m.error else {})} for m in members}
+        document = ({"plan": members[0].plan.to_json(), "result": results[members[0].name]} if not several else
+                    {"plans": {m.name: m.plan.to_json() for m in members}, "results": results})
+        click.echo(json.dumps(document, indent=2))
+    for member in members:
+        if member.result is not None and member.result.lock_left:
+            lock_id, why = member.result.lock_left
+            hint = f"--config {config_path} --project-type {member.name}"
+            fail(f"{member.name}: the {member.plan.operation} {'succeeded' if member.result.ok else 'failed'} "
+                 f"(history {member.result.history_id}), but its lock could not be released ({why}); release it with: "
+                 f"deploy.py unlock {hint} --lock-id {lock_id}", output)
+    errors = [m for m in members if m.error]
+    if errors and not several:
+        fail(errors[0].error, output)
+    for member in errors:
+        console.print(f"[bold red]error:[/] {escape(member.name)}: {escape(member.error)}")
+    if errors or any(m.result is not None and not m.result.ok for m in members):
         sys.exit(EXIT_ERROR)
 
 
@@ -185,20 +234,25 @@ def load_approved_plan(path: Path) -> dict[str, Any]:
     from .common.config import read_json_file
 
     document = read_json_file(path, what="approved plan")
-    if not isinstance(document, dict) or not isinstance(document.get("plan"), dict):
+    if not isinstance(document, dict) or not (isinstance(document.get("plan"), dict) or isinstance(document.get("plans"), dict)):
         raise DeployerError(f"{path}: not a plan file (expected the output of `plan --output json`)")
-    return document["plan"]
+    return document
 
 
 @cli.command()
 @target_options
 def validate(config_path: Path, region: str | None, project: str, output: str) -> None:
-    """Validate the config and the project's definitions (IAM lint included). Makes no AWS call."""
-    from .common.deployment import prepare
+    """Validate the config and the project's definitions (workflow and IAM lint included). Makes no AWS call."""
+    from .common.deployment import prepare_targets
 
-    prepared = prepare(config_path, region, project)
-    message = f"{config_path}: valid; {project} defines {len(prepared.specs)} resources for {prepared.config.environment} in {prepared.region}"
-    click.echo(json.dumps({"valid": True, "resources": len(prepared.specs)}) if output == "json" else message)
+    targets = prepare_targets(config_path, region, project)
+    if output == "json":
+        counts = {t.project: len(t.specs) for t in targets}
+        click.echo(json.dumps({"valid": True, "resources": sum(counts.values()), **({"projects": counts} if len(targets) > 1 else {})}))
+        return
+    for t in targets:
+        what = "the shared resources" if t.context.settings is None else t.project
+        click.echo(f"{config_path}: valid; {what}: {len(t.specs)} resources for {t.config.environment} in {t.region}")
 
 
 @cli.command("deployer-policy")
@@ -325,7 +379,9 @@ def rollback(config_path: Path, region: str | None, project: str, output: str, e
     if plan_only:
         click.echo(json.dumps({"plan": the_plan.to_json()}, indent=2)) if output == "json" else Renderer().plan(the_plan)
         sys.exit(EXIT_CHANGES if the_plan.has_changes else EXIT_OK)
-    check_and_apply(engine, the_plan, output, yes, approved, approved_plan, config_path, project)
+    from .common.fleet import Member
+
+    check_and_apply([Member(prepared, engine, the_plan)], output, yes, approved, approved_plan, config_path)
 
 
 @cli.command()

@@ -50,8 +50,23 @@ class Prepared:
         return RecordLocation(self.context.artifact_bucket, self.project, self.config.environment)
 
 
-def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
-    """Validate config, project and definitions; build the desired state. Makes no AWS call."""
+@dataclass(frozen=True)
+class Environment:
+    """A validated config for one region, with every configured project's validated settings."""
+
+    config_path: Path
+    config: EnvironmentConfig
+    region: str
+    commit: str
+    settings: dict[str, Any]  # project -> its Settings model (each project the config names)
+
+    @property
+    def source(self) -> str:
+        return str(self.config_path)
+
+
+def load_environment(config_path: Path, region: str | None) -> Environment:
+    """The config file, the region, and each configured project's settings, all validated. No AWS call."""
     config = load_config(config_path)
     source = str(config_path)
     if region is None:
@@ -71,26 +86,85 @@ def prepare(config_path: Path, region: str | None, project: str) -> Prepared:
     unknown = sorted(set(config.projects) - set(list_projects()))
     if unknown:
         raise ConfigError(f"{source}: projects.{unknown[0]}: unknown project (known: {', '.join(list_projects())})")
-    module = load_project(project)
     # Every project's settings: the environment's boundary covers all their buckets, whichever project is deployed.
-    all_settings = {name: project_settings(config, name, load_project(name).Settings, source) for name in sorted(config.projects)}
-    settings = all_settings.get(project) or project_settings(config, project, module.Settings, source)
+    settings = {name: project_settings(config, name, load_project(name).Settings, source) for name in sorted(config.projects)}
+    return Environment(config_path, config, region, git_commit(REPO_ROOT), settings)
+
+
+def resolve_projects(environment: Environment, selection: str) -> list[str]:
+    """``--project-type``: a project, a comma-separated list, or ``all`` (every project the config names)."""
+    if selection.strip() == "all":
+        names = sorted(environment.settings)
+        if not names:
+            raise ConfigError(f"{environment.source}: projects: the config names no project, so 'all' selects nothing")
+        return names
+    names = [n.strip() for n in selection.split(",") if n.strip()]
+    if not names:
+        raise ProjectError("--project-type: name a project, a comma-separated list, or all")
+    for name in names:
+        project_folder(name)  # ProjectError listing the known ones
+    return list(dict.fromkeys(names))
+
+
+def prepare(config_path: Path, region: str | None, project: str, *, shared: bool = True,
+            environment: Environment | None = None) -> Prepared:
+    """Validate config, project and definitions; build the desired state. Makes no AWS call.
+
+    ``shared``: include the environment's shared resources (the artifact bucket, the permissions boundary), as a
+    single-project run does; a run of several projects deploys them once, first (``prepare_shared``)."""
+    env = environment or load_environment(config_path, region)
+    config, region, source = env.config, env.region, env.source
+    module = load_project(project)
+    settings = env.settings.get(project) or project_settings(config, project, module.Settings, source)
     check_bucket_names(config, settings, project, source)
-    commit = git_commit(REPO_ROOT)
-    ctx = ProjectContext(project=project, config=config, settings=settings, region=region, commit=commit,
+    ctx = ProjectContext(project=project, config=config, settings=settings, region=region, commit=env.commit,
                          project_dir=project_folder(project))
+    common = shared_specs(ctx, {**env.settings, project: settings})
     try:
-        specs = [artifact_bucket_spec(ctx), *boundary_specs(ctx, {**all_settings, project: settings}), *module.build_specs(ctx)]
+        own = module.build_specs(ctx)
     except (FileNotFoundError, ValueError) as exc:
         raise DeployerError(f"project '{project}': {exc}") from None
+    specs = [*common, *own] if shared else own
+    check(specs, ctx, source, provided=() if shared else [s.key for s in common])
+    check_state_machines(specs, project)
+    return Prepared(config_path, config, project, region, ctx, specs)
+
+
+def prepare_shared(environment: Environment) -> Prepared:
+    """The environment's shared resources on their own, owned by the deployer (its own record, lock and history)."""
+    ctx = ProjectContext(project=SHARED_OWNER, config=environment.config, settings=None, region=environment.region,
+                         commit=environment.commit, project_dir=REPO_ROOT)
+    specs = shared_specs(ctx, environment.settings)
+    check(specs, ctx, environment.source)
+    return Prepared(environment.config_path, environment.config, SHARED_OWNER, environment.region, ctx, specs)
+
+
+def prepare_targets(config_path: Path, region: str | None, selection: str) -> list[Prepared]:
+    """What one run deploys: one project with the shared resources, or (several projects) the shared resources
+    first and then each project without them."""
+    environment = load_environment(config_path, region)
+    names = resolve_projects(environment, selection)
+    if len(names) == 1:
+        return [prepare(config_path, region, names[0], environment=environment)]
+    return [prepare_shared(environment),
+            *(prepare(config_path, region, name, shared=False, environment=environment) for name in names)]
+
+
+def shared_specs(ctx: ProjectContext, settings: dict[str, Any]) -> list[Spec]:
+    """What every project of the environment uses and no project owns: the artifact bucket, the boundary."""
+    return [artifact_bucket_spec(ctx), *boundary_specs(ctx, settings)]
+
+
+def check(specs: list[Spec], ctx: ProjectContext, source: str, provided: Iterable[str] = ()) -> None:
+    """Definitions, names, AWS's limits and IAM, before anything is read or written. ``provided``: keys of
+    resources another part of the run deploys (a project deployed with others depends on the shared ones)."""
+    config, region = ctx.config, ctx.region
     aws_rules.check_names(specs, config, region, source)  # before check_specs: names the config fields that collide
-    check_specs(specs, KNOWN_KINDS)
+    check_specs(specs, KNOWN_KINDS, provided)
     check_role_boundaries(specs, ctx)
     aws_rules.check(specs, config, region, source)  # what AWS would refuse: service models + documented limits
     check_policies([*((s.name, s.policies) for s in specs if isinstance(s, RoleSpec)),
                     *((s.name, {"boundary": s.document}) for s in specs if isinstance(s, ManagedPolicySpec))])
-    check_state_machines(specs, project)
-    return Prepared(config_path, config, project, region, ctx, specs)
 
 
 def check_state_machines(specs: list[Spec], project: str) -> None:

@@ -96,7 +96,8 @@ class Engine:
 
     # ---- plan -------------------------------------------------------------------------------
     def plan(self, specs: list[Spec]) -> Plan:
-        check_specs(specs, self.handlers)
+        # Dependencies on what another part of the run deploys (the shared resources) were checked by prepare.
+        check_specs(specs, self.handlers, provided={d for s in specs for d in s.depends_on})
         plan = Plan(project=self.record.project, environment=self.record.environment, region=self.region)
         try:
             with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
@@ -384,8 +385,9 @@ def is_already_exists(exc: ClientError) -> bool:
     return code in ALREADY_EXISTS or (code == "ResourceConflictException" and "already exist" in message)
 
 
-def check_specs(specs: list[Spec], kinds: Iterable[str]) -> None:
-    """Definitions must be consistent before anything is read or written."""
+def check_specs(specs: list[Spec], kinds: Iterable[str], provided: Iterable[str] = ()) -> None:
+    """Definitions must be consistent before anything is read or written (``provided``: keys another part of
+    the run deploys, which specs may depend on)."""
     known = set(kinds)
     seen: set[str] = set()
     for spec in specs:
@@ -394,11 +396,12 @@ def check_specs(specs: list[Spec], kinds: Iterable[str]) -> None:
         if spec.key in seen:
             raise ProjectError(f"{spec.key}: defined twice")
         seen.add(spec.key)
+    available = seen | set(provided)
     for spec in specs:
         for dep in spec.depends_on:
-            if dep not in seen:
+            if dep not in available:
                 raise ProjectError(f"{spec.key}: depends on {dep}, which the project does not define")
-    sorter = graphlib.TopologicalSorter({s.key: s.depends_on for s in specs})
+    sorter = graphlib.TopologicalSorter({s.key: [d for d in s.depends_on if d in seen] for s in specs})
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:

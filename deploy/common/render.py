@@ -49,8 +49,11 @@ def change_lines(change: Change) -> list[str]:
 
 
 class Renderer:
-    def __init__(self, console: Console | None = None):
+    """``prefix``: the project's name on every line of progress, when several projects apply at once."""
+
+    def __init__(self, console: Console | None = None, prefix: str = ""):
         self.console = console or Console(highlight=False, soft_wrap=True)
+        self.prefix = f"[dim]\\[{escape(prefix)}][/] " if prefix else ""
 
     def plan(self, plan: Plan) -> None:
         c = self.console
@@ -68,25 +71,26 @@ class Renderer:
 
     def event(self, kind: str, change: Change, outcome: Outcome | str | None) -> None:
         verb = {"create": "creating", "update": "updating", "delete": "deleting"}[change.action]
+        p = self.prefix
         if kind == "start":
-            self.console.print(f"  … {verb} {change.kind} {escape(change.name)}")
+            self.console.print(f"  {p}… {verb} {change.kind} {escape(change.name)}")
         elif kind == "wait":
-            self.console.print(f"  [dim]… {change.kind} {escape(change.name)}: {escape(str(outcome))}[/]")
+            self.console.print(f"  {p}[dim]… {change.kind} {escape(change.name)}: {escape(str(outcome))}[/]")
         elif outcome and outcome.status == "done":
-            self.console.print(f"  [green]✓[/] {change.action}d {change.kind} {escape(change.name)} [dim]({outcome.seconds:.1f}s)[/]")
+            self.console.print(f"  {p}[green]✓[/] {change.action}d {change.kind} {escape(change.name)} [dim]({outcome.seconds:.1f}s)[/]")
         elif outcome:
-            self.console.print(f"  [red]✗[/] {change.action} {change.kind} {escape(change.name)} failed: {escape(outcome.error)}")
+            self.console.print(f"  {p}[red]✗[/] {change.action} {change.kind} {escape(change.name)} failed: {escape(outcome.error)}")
 
     def summary(self, result: ApplyResult) -> None:
         done = [o for o in result.outcomes if o.status == "done"]
         counts = {a: sum(1 for o in done if o.change.action == a) for a in ("create", "update", "delete")}
         line = f"{counts['create']} added, {counts['update']} changed, {counts['delete']} destroyed"
         if result.ok:
-            self.console.print(f"[bold green]Apply complete![/] {line}.")
+            self.console.print(f"{self.prefix}[bold green]Apply complete![/] {line}.")
         else:
             skipped = sum(1 for o in result.outcomes if o.status == "skipped")
             first = result.failed[0]
-            self.console.print(f"[bold red]Apply failed:[/] {line}; {len(result.failed)} failed, {skipped} not started. "
+            self.console.print(f"{self.prefix}[bold red]Apply failed:[/] {line}; {len(result.failed)} failed, {skipped} not started. "
                                f"First failure: {first.change.kind} {escape(first.change.name)}: {escape(first.error)}. "
                                "Fix the cause and run again: the deploy converges.")
 

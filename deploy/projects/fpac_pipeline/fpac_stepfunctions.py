@@ -17,36 +17,11 @@ State between steps (kept small with ResultSelector):
 """
 from dataclasses import dataclass
 
-# Step Functions service integrations; a Task's Resource is integration_arn(partition, one of these).
-LAMBDA_INVOKE = "lambda:invoke"
-GLUE_START_JOB_RUN_SYNC = "glue:startJobRun.sync"
-GLUE_START_CRAWLER = "aws-sdk:glue:startCrawler"
-
-
-def integration_arn(partition, integration):
-    """``arn:<partition>:states:::<integration>``: GovCloud and China have their own partitions."""
-    return f"arn:{partition}:states:::{integration}"
-
-
-# A Lambda Task waits this long past the function's own timeout: the invoke round trip, a cold
-# start's init phase (up to 10 s, not counted in the function's timeout) and a short queue.
-LAMBDA_TASK_MARGIN_SECONDS = 30
-# A Glue Task waits this long past the job's own timeout: job start-up and .sync's polling interval.
-GLUE_TASK_MARGIN_SECONDS = 300
-
-LAMBDA_TRANSIENT_ERRORS = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
+from deploy.common.workflow_tasks import (  # noqa: F401  (re-exported: the retry policies are part of this workflow's contract)
+    CRAWLER_API_RETRY, CRAWLER_BUSY_ERRORS, CRAWLER_BUSY_RETRY, GLUE_RETRY, GLUE_START_CRAWLER, GLUE_START_JOB_RUN_SYNC,
+    GLUE_TASK_MARGIN_SECONDS, GLUE_TRANSIENT_ERRORS, LAMBDA_INVOKE, LAMBDA_RETRY, LAMBDA_TASK_MARGIN_SECONDS,
+    LAMBDA_TRANSIENT_ERRORS, catch_all, crawler_task, glue_task, integration_arn, lambda_task,
 )
-GLUE_TRANSIENT_ERRORS = (
-    "Glue.ConcurrentRunsExceededException",
-    "Glue.ThrottlingException",
-    "Glue.InternalServiceException",
-    "Glue.OperationTimeoutException",
-)
-CRAWLER_BUSY_ERRORS = ("Glue.CrawlerRunningException",)
 
 # State names (stable: they appear in execution history, alarms and the run records).
 VALIDATE = "Validate"
@@ -125,22 +100,21 @@ class WorkflowRefs:
         """TimeoutSeconds of each Task state. A Lambda Task waits LAMBDA_TASK_MARGIN_SECONDS past its
         function's own timeout, a Glue Task GLUE_TASK_MARGIN_SECONDS past its job's own timeout: the
         function's or Glue's own timeout, with its error message, normally comes first."""
-        def lambda_task(function_seconds):
-            return function_seconds + LAMBDA_TASK_MARGIN_SECONDS
+        timeouts = {name: seconds + LAMBDA_TASK_MARGIN_SECONDS for name, seconds in self.function_timeouts.items()}
+        timeouts.update({name: minutes * 60 + GLUE_TASK_MARGIN_SECONDS for name, minutes in self.job_timeouts.items()})
+        return {**timeouts, START_CRAWLER: self.api_timeout_seconds}
 
-        def glue_task(job_minutes):
-            return job_minutes * 60 + GLUE_TASK_MARGIN_SECONDS
+    @property
+    def function_timeouts(self):
+        """Each Lambda task's function's own timeout (seconds)."""
+        return {VALIDATE: self.validate_timeout_seconds, CREATE_NEW_ID: self.create_id_timeout_seconds,
+                LOG_SUCCESS: self.log_results_timeout_seconds, LOG_FAILURE: self.log_results_timeout_seconds}
 
-        return {
-            VALIDATE: lambda_task(self.validate_timeout_seconds),
-            CREATE_NEW_ID: lambda_task(self.create_id_timeout_seconds),
-            LANDING: glue_task(self.landing_job_timeout_minutes),
-            CLEANING: glue_task(self.cleaning_job_timeout_minutes),
-            FINAL: glue_task(self.final_job_timeout_minutes),
-            START_CRAWLER: self.api_timeout_seconds,
-            LOG_SUCCESS: lambda_task(self.log_results_timeout_seconds),
-            LOG_FAILURE: lambda_task(self.log_results_timeout_seconds),
-        }
+    @property
+    def job_timeouts(self):
+        """Each Glue task's job's own timeout (minutes)."""
+        return {LANDING: self.landing_job_timeout_minutes, CLEANING: self.cleaning_job_timeout_minutes,
+                FINAL: self.final_job_timeout_minutes}
 
     @property
     def effective_execution_timeout_seconds(self):
@@ -151,61 +125,23 @@ class WorkflowRefs:
         return sum(self.task_timeouts.values()) + 3600
 
 
-def _retry(errors, interval, attempts, backoff, max_delay):
-    return {
-        "ErrorEquals": list(errors),
-        "IntervalSeconds": interval,
-        "MaxAttempts": attempts,
-        "BackoffRate": backoff,
-        "MaxDelaySeconds": max_delay,
-        "JitterStrategy": "FULL",
-    }
-
-
-LAMBDA_RETRY = _retry(LAMBDA_TRANSIENT_ERRORS, interval=2, attempts=6, backoff=2.0, max_delay=60)
-GLUE_RETRY = _retry(GLUE_TRANSIENT_ERRORS, interval=30, attempts=5, backoff=2.0, max_delay=300)
-CRAWLER_BUSY_RETRY = _retry(CRAWLER_BUSY_ERRORS, interval=60, attempts=6, backoff=1.5, max_delay=300)
-CRAWLER_API_RETRY = _retry(GLUE_TRANSIENT_ERRORS[1:], interval=5, attempts=4, backoff=2.0, max_delay=60)
-
-
 def _failed_state_name(task_name):
     return f"{task_name}Failed"
 
 
 def _catch_to_failure(task_name):
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": _failed_state_name(task_name)}]
+    return catch_all(_failed_state_name(task_name))
 
 
 def _lambda_task(task_name, comment, function_arn, payload, result_selector, result_path, next_state, refs, catch):
-    payload_key = "Payload.$" if isinstance(payload, str) else "Payload"
-    return {
-        "Type": "Task",
-        "Comment": comment,
-        "Resource": integration_arn(refs.partition, LAMBDA_INVOKE),
-        "Parameters": {"FunctionName": function_arn, payload_key: payload},
-        "ResultSelector": result_selector,
-        "ResultPath": result_path,
-        "TimeoutSeconds": refs.task_timeouts[task_name],
-        "Retry": [LAMBDA_RETRY],
-        "Catch": catch,
-        "Next": next_state,
-    }
+    return lambda_task(function_arn, refs.function_timeouts[task_name], refs.partition, next_state, payload=payload,
+                       comment=comment, result_selector=result_selector, result_path=result_path, catch=catch)
 
 
 def _glue_task(comment, job_name, arguments, task_name, next_state, refs):
-    return {
-        "Type": "Task",
-        "Comment": comment,
-        "Resource": integration_arn(refs.partition, GLUE_START_JOB_RUN_SYNC),
-        # No run-level "Timeout": the job definition's timeout stays the one that applies.
-        "Parameters": {"JobName": job_name, "Arguments": arguments},
-        "ResultSelector": {"job_run_id.$": "$.Id", "state.$": "$.JobRunState"},
-        "ResultPath": _JOB_RESULT_PATHS[task_name],
-        "TimeoutSeconds": refs.task_timeouts[task_name],
-        "Retry": [GLUE_RETRY],
-        "Catch": _catch_to_failure(task_name),
-        "Next": next_state,
-    }
+    return glue_task(job_name, refs.job_timeouts[task_name], refs.partition, next_state, arguments=arguments, comment=comment,
+                     result_selector={"job_run_id.$": "$.Id", "state.$": "$.JobRunState"},
+                     result_path=_JOB_RESULT_PATHS[task_name], catch=_catch_to_failure(task_name))
 
 
 def _context_for_failure_of(task_name):
@@ -356,17 +292,9 @@ def build_definition(refs: WorkflowRefs) -> dict:
             START_CRAWLER,
             refs,
         ),
-        START_CRAWLER: {
-            "Type": "Task",
-            "Comment": "Catalog the new final partitions (started, not awaited).",
-            "Resource": integration_arn(refs.partition, GLUE_START_CRAWLER),
-            "Parameters": {"Name": refs.crawler_name},
-            "ResultPath": None,
-            "TimeoutSeconds": refs.task_timeouts[START_CRAWLER],
-            "Retry": [CRAWLER_BUSY_RETRY, CRAWLER_API_RETRY],
-            "Catch": _catch_to_failure(START_CRAWLER),
-            "Next": LOG_SUCCESS,
-        },
+        START_CRAWLER: crawler_task(refs.crawler_name, refs.partition, LOG_SUCCESS, timeout_seconds=refs.api_timeout_seconds,
+                                    comment="Catalog the new final partitions (started, not awaited).",
+                                    catch=_catch_to_failure(START_CRAWLER)),
         LOG_SUCCESS: _lambda_task(
             LOG_SUCCESS,
             "Record the successful run (row counts from the stage metrics).",

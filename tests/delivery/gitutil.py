@@ -32,7 +32,8 @@ def make_delivery_clone(root: Path, rules_text: str) -> dict[str, str]:
     Jenkins has one: detached HEAD, ``origin/*`` remote-tracking branches, the tags). Returns the
     clone's path and the commits, by name:
 
-    main:      base (tag v1.0.0, annotated; projects fpac and sales) -> main (fpac change; tag v2.1.0)
+    main:      base (tag v1.0.0, annotated; projects fpac and sales; dev's config names fpac, sales and orders,
+               test's only fpac, prod's fpac and sales) -> main (fpac change; tag v2.1.0)
     develop:   base -> sales (sales change) -> docs (README only; tag v1.1.0, annotated) -> orders (a new project)
     release/2.1:        main -> release
     feature/payments:   base -> feature
@@ -48,6 +49,8 @@ def make_delivery_clone(root: Path, rules_text: str) -> dict[str, str]:
         "README.md": "x\n", "deploy/config/routing.json": rules_text,
         "deploy/projects/fpac_pipeline/deploy.py": "# fpac\n", "deploy/projects/sales_pipeline/deploy.py": "# sales\n",
         "deploy/projects/notes/README.md": "not a project\n",
+        **{f"deploy/config/{env}.json": json.dumps({"environment": env, "projects": {p: {} for p in names}})
+           for env, names in (("dev", ("fpac", "sales", "orders")), ("test", ("fpac",)), ("prod", ("fpac", "sales")))},
     }, "base")
     git(origin, "tag", "-a", "v1.0.0", "-m", "release 1.0.0")
     c["main"] = commit_files(origin, {"deploy/projects/fpac_pipeline/rules.py": "r\n"}, "fpac change")

@@ -82,6 +82,15 @@ def test_projects_are_those_of_the_routed_commit(clone):
     assert data["decisions"][0]["projects"] == ["fpac", "orders", "sales"]
 
 
+def test_an_environment_deploys_only_the_projects_its_config_names(clone):
+    """A release push goes to test, whose config names only fpac: sales is noted, never planned there."""
+    data = as_json(run("--event", "push", "--ref", "release/2.1", "--commit", clone["release"], "--output", "json",
+                       "--repo", clone["path"]))
+    (decision,) = data["decisions"]
+    assert decision["environment"] == "test" and decision["projects"] == ["fpac"]
+    assert any("not in config/test.json" in n and "sales" in n for n in decision["notes"])
+
+
 def test_nothing_to_deploy_exits_0_with_a_clear_message(clone):
     env = {"BRANCH_NAME": "feature/payments", "GIT_COMMIT": clone["feature"]}
     result = run("--jenkins", "--repo", clone["path"], env=env)

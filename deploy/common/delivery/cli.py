@@ -27,7 +27,7 @@ from .jenkins_env import event_from_jenkins_env
 from .logs import configure_json_logging, log
 from .receiver import ENV_SETTINGS, build_config, create_app, make_receiver_server
 from .render import decisions_json, decisions_text
-from .routing import Decision, limit_to_changed, projects_touched, route_events
+from .routing import Decision, limit_to_changed, limit_to_configured, projects_touched, route_events
 from .rules import load_rules
 from .trust import (DEFAULT_TRUSTED_REF, PROJECTS_IN_REPO, TRUSTED_REF_ENV, RulesSource, check_on_ref, load_trusted_rules,
                     mark_trusted_commit, note_own_rules)
@@ -92,6 +92,21 @@ def _vouch(decision: Decision, repo: Callable[[], GitRepo], rules_source: RulesS
     return decision
 
 
+def _configured(decision: Decision, repo: Callable[[], GitRepo]) -> Decision:
+    """Narrow to the projects the environment's config names, as that config is at the routed commit."""
+    if not decision.deploy or not decision.commit:
+        return decision
+    text = repo().show(decision.commit, f"deploy/{decision.config}")
+    if text is None:
+        raise DeliveryError(f"{decision.config}: not in commit {decision.commit}, but routing rule '{decision.rule}' "
+                            f"deploys to {decision.environment} with it")
+    try:
+        projects = json.loads(text).get("projects") or {}
+    except (ValueError, AttributeError):
+        raise DeliveryError(f"{decision.config} at {decision.commit}: not a JSON object") from None
+    return limit_to_configured(decision, sorted(projects))
+
+
 def _limit(decision: Decision, since: str, repo: Callable[[], GitRepo]) -> Decision:
     if not decision.deploy or not decision.commit:
         return decision
@@ -136,7 +151,7 @@ def route(from_jenkins: bool, bitbucket_event: str | None, payload: Any, kind: s
             rules, rules_source = load_trusted_rules(repo(), trusted_ref)
         decisions = route_events(_peel(events, repo), rules, lambda c: repo().projects_at(c, PROJECTS_IN_REPO),
                                  branch_check=lambda c, b: repo().is_on_branch(c, b))
-        decisions = [_vouch(d, repo, rules_source) for d in decisions]
+        decisions = [_configured(_vouch(d, repo, rules_source), repo) for d in decisions]
         if changed_since:
             decisions = [_limit(d, changed_since, repo) for d in decisions]
     except DeployerError as exc:

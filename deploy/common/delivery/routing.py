@@ -219,3 +219,19 @@ def limit_to_changed(decision: Decision, changed: Sequence[str], since: str) -> 
         notes=notes,
         reason=f"nothing to deploy for {decision.event.describe()}: no project folder changed since {since}",
     )
+
+
+def limit_to_configured(decision: Decision, configured: Sequence[str] | None) -> Decision:
+    """Keep only the decision's projects that the environment's config names (``projects``): an environment deploys
+    what its config sets up, and a project it does not know is noted, never planned. ``configured`` None: the
+    config could not be read here (the pipeline, which can, narrows again)."""
+    if not decision.deploy or configured is None:
+        return decision
+    kept = tuple(p for p in decision.projects if p in configured)
+    skipped = [p for p in decision.projects if p not in configured]
+    notes = decision.notes + ((f"not in {decision.config} (its projects section), not deployed to {decision.environment}: "
+                               f"{', '.join(skipped)}",) if skipped else ())
+    if kept:
+        return replace(decision, projects=kept, notes=notes)
+    return replace(decision, deploy=False, projects=(), notes=notes,
+                   reason=f"nothing to deploy for {decision.event.describe()}: {decision.config} names none of its projects")

@@ -440,7 +440,7 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
                           run_timeout=timeout)
     if output == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
-    renderer.run_summary(result)
+    renderer.run_summary(result, getattr(module, "summarize_run", None))
     if not result.succeeded:
         sys.exit(EXIT_ERROR)
 

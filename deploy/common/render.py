@@ -171,23 +171,16 @@ class Renderer:
             self.console.print(f"  [dim]{stamp}[/] [red]✗ {kind}[/] {escape(str(details.get('error', '')))}: "
                                f"{escape(str(details.get('cause', ''))[:300])}")
 
-    def run_summary(self, result: Any) -> None:
+    def run_summary(self, result: Any, summarize: Any = None) -> None:
+        """The execution's outcome, then the project's own account of its run record (``summarize_run(record)``
+        in the project's deploy.py: lines of text), or the report states' outputs when it has none."""
         color = "green" if result.succeeded else "red"
         self.console.print(f"[bold {color}]Execution {result.status}[/] {escape(result.execution_arn)}")
         self.console.print(f"  input: {escape(result.input_uri)}")
         for state, report in result.reports.items():
             self.console.print(f"  {escape(state)}: {escape(json.dumps(report, default=str))}")
-        record = result.record or {}
-        if record.get("failed_stage"):
-            self.console.print(f"  [red]failed stage:[/] {escape(str(record['failed_stage']))}: {escape(str(record.get('error')))}")
-        for reason in record.get("validation_reasons") or []:
-            self.console.print(f"  [red]invalid file:[/] {escape(str(reason))}")
-        counts = {k: v for k, v in (record.get("row_counts") or {}).items() if v is not None}
-        if counts:
-            self.console.print("  rows: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
-        for reason, count in (record.get("reject_reasons") or {}).items():
-            self.console.print(f"    rejected {count} × {escape(reason)}")
-        for zone, uri in (record.get("outputs") or {}).items():
-            self.console.print(f"  {zone:<10} {escape(uri)}")
+        if summarize is not None and result.record:
+            for line in summarize(result.record):
+                self.console.print(f"  {escape(line)}")
         if result.error:
             self.console.print(f"  error: {escape(result.error)}: {escape(result.cause[:500])}")

@@ -90,3 +90,26 @@ def test_validate_lints_the_workflow_with_statelint(monkeypatch):
     result = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG_DIR / "local.json"), "--project-type", "fpac"])
     assert result.exit_code == 1
     assert "project 'fpac': state_machine fpac-local-workflow: No state found named \"NoSuchState\"" in result.stderr
+
+
+def test_the_project_owns_its_run_summary():
+    """fpac's summarize_run reads its own record fields; the renderer knows none of them."""
+    import io
+
+    from rich.console import Console
+
+    from deploy.common.pipeline_run import RunResult
+    from deploy.common.render import Renderer
+    from deploy.projects.fpac_pipeline.deploy import summarize_run
+
+    record = {"failed_stage": None, "row_counts": {"in": 35, "clean": 18, "final": None},
+              "reject_reasons": {"negative_payment_amount": 1}, "outputs": {"final": "s3://b/final/run_id=1/"}}
+    assert summarize_run(record) == ["rows: in=35, clean=18", "  rejected 1 × negative_payment_amount",
+                                     "final      s3://b/final/run_id=1/"]
+    result = RunResult("arn:exec", "SUCCEEDED", "s3://b/incoming/x.csv", {"LogSuccess": {"result_path": "s3://b/r.json"}}, record)
+    out = io.StringIO()
+    Renderer(Console(file=out, width=200)).run_summary(result)
+    assert "rows:" not in out.getvalue() and "LogSuccess" in out.getvalue(), "without the project's summary: the reports"
+    out = io.StringIO()
+    Renderer(Console(file=out, width=200)).run_summary(result, summarize_run)
+    assert "rows: in=35, clean=18" in out.getvalue()

@@ -112,3 +112,17 @@ def run_target(ctx: ProjectContext) -> RunTarget:
     return RunTarget(bucket=ctx.bucket(ctx.settings.data_bucket), incoming_prefix=INCOMING,
                      state_machine_arn=ctx.arns.state_machine(ctx.name("workflow")),
                      report_states=(fpac_stepfunctions.LOG_SUCCESS, fpac_stepfunctions.LOG_FAILURE), record_prefix=RESULTS)
+
+
+def summarize_run(record: dict) -> list[str]:
+    """``deploy.py run``'s account of an fpac run record (LogResults writes it; see the README's record fields)."""
+    lines = []
+    if record.get("failed_stage"):
+        lines.append(f"failed stage: {record['failed_stage']}: {record.get('error')}")
+    lines += [f"invalid file: {reason}" for reason in record.get("validation_reasons") or []]
+    counts = {k: v for k, v in (record.get("row_counts") or {}).items() if v is not None}
+    if counts:
+        lines.append("rows: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    lines += [f"  rejected {count} × {reason}" for reason, count in (record.get("reject_reasons") or {}).items()]
+    lines += [f"{zone:<10} {uri}" for zone, uri in (record.get("outputs") or {}).items()]
+    return lines

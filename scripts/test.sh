@@ -10,3 +10,4 @@ npm ci --prefix tests/iam_simulate --no-audit --no-fund --loglevel=error
 bash .ci/lint_jenkinsfile.sh
 bash .ci/lint_jenkinsfile.sh jenkins/operations.Jenkinsfile
 .venv/bin/python -m pytest "$@"
+scripts/test_newer_python.sh

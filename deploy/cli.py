@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from . import __version__
 from .common.errors import DeployerError
-from .common.projects import list_projects
 
 if TYPE_CHECKING:
     from .common.deployment import Prepared
@@ -29,8 +26,43 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 CONFIG_HELP = "Environment config file, e.g. config/dev.json (relative paths are read from the current folder)."
 
 
+# Commands that live with their subsystem: imported only when named, so ``--help`` and ``validate`` never load
+# Flask, waitress, requests or moto. name -> (module, attribute, the one-line help ``--help`` shows).
+LAZY_COMMANDS = {
+    "local": ("deploy.common.local_aws.commands", "local", "The embedded local AWS (moto server plus our extensions), the endpoint config/local.json deploys to."),
+    "route": ("deploy.common.delivery.cli", "route", "Decide which environment a git event deploys to, and print why."),
+    "webhook": ("deploy.common.delivery.cli", "webhook", "The Bitbucket webhook receiver that triggers Jenkins."),
+}
+
+
 class DefaultToDeploy(click.Group):
-    """``deploy.py --config ...`` (options first, no subcommand) means ``deploy.py deploy --config ...``."""
+    """``deploy.py --config ...`` (options first, no subcommand) means ``deploy.py deploy --config ...``.
+
+    Subsystem commands are loaded on first use (click's documented lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but a lazy command's help comes from LAZY_COMMANDS: listing must not import it."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+            elif not (command := self.commands[name]).hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
@@ -40,6 +72,9 @@ class DefaultToDeploy(click.Group):
 
 def fail(message: str, output: str = "text") -> None:
     """One line on stderr (and a JSON error object on stdout in JSON mode), exit 1."""
+    from rich.console import Console
+    from rich.markup import escape
+
     if output == "json":
         click.echo(json.dumps({"error": message}))
     # escape: a message may quote AWS's patterns, e.g. [a-zA-Z], which rich would take for markup and drop
@@ -190,6 +225,9 @@ def destroy(config_path: Path, region: str | None, project: str, output: str, ye
 def apply_confirmed(members: list[Member], output: str, yes: bool, confirm: Callable[[], bool], config_path: Path) -> None:
     """Show the plans; when any has changes, confirm (or --yes), apply, summarise each. Exit 1 if an apply failed or
     was refused, or a lock could not be released."""
+    from rich.console import Console
+    from rich.markup import escape
+
     from .common.fleet import apply_all
     from .common.render import Renderer
 
@@ -295,6 +333,8 @@ def deployer_policy_command(config_path: Path, region: str | None, project: str,
 @cli.command()
 def projects() -> None:
     """List the deployable projects."""
+    from .common.projects import list_projects
+
     for name in list_projects():
         click.echo(name)
 
@@ -420,6 +460,8 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
     succeeds, 1 when it fails (the report says which stage and why).
     """
     from .common.deployment import connect, prepare
+    from rich.console import Console
+
     from .common.pipeline_run import run_pipeline
     from .common.projects import load_project
     from .common.render import Renderer
@@ -443,18 +485,6 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
     renderer.run_summary(result, getattr(module, "summarize_run", None))
     if not result.succeeded:
         sys.exit(EXIT_ERROR)
-
-
-def _register_subsystem_commands() -> None:
-    """Commands that live with their subsystem register here."""
-    from .common.delivery.cli import route, webhook
-    from .common.local_aws.commands import local
-
-    for command in (local, route, webhook):
-        cli.add_command(command)
-
-
-_register_subsystem_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

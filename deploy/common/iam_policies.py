@@ -5,9 +5,12 @@ catches misspelled actions, malformed ARNs and a ``Resource: "*"`` where a narro
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import ProjectError
@@ -37,7 +40,7 @@ class Accepted:
     location: dict[str, Any]
     reason: str
 
-    def matches(self, finding: Any) -> bool:
+    def matches(self, finding: Finding) -> bool:
         if finding.issue != self.issue:
             return False
         found = finding_location(finding)
@@ -60,7 +63,7 @@ _DETAILS = (
 )
 
 
-def finding_location(finding: Any) -> dict[str, Any]:
+def finding_location(finding: Finding) -> dict[str, Any]:
     """Where a finding is, as data: its location without file, line and column, plus the places its detail names
     (the actions of a RESOURCE_MISMATCH; the bucket and actions of a RESOURCE_POLICY_PRIVILEGE_ESCALATION; the
     condition and action of an UNKNOWN_CONDITION_FOR_ACTION)."""
@@ -76,12 +79,69 @@ def finding_location(finding: Any) -> dict[str, Any]:
     return out
 
 
-def findings(document: dict[str, Any], community: bool = False) -> list[Any]:
+@dataclass(frozen=True)
+class Finding:
+    """One parliament finding, as data (what ``Accepted`` and the messages read), so it can be cached."""
+
+    issue: str
+    detail: Any
+    location: Any
+
+
+CACHE_ENV = "PIPELINE_DEPLOYER_CACHE"  # a folder, or "off"
+
+
+def _cache_dir() -> Path | None:
+    configured = os.environ.get(CACHE_ENV)
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured) / "iam-lint"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipeline-deployer" / "iam-lint"
+
+
+def _cache_key(document: dict[str, Any], community: bool) -> str:
+    """The policy's digest with everything else that decides the findings: the auditors and parliament's version."""
+    from importlib.metadata import version
+
+    material = json.dumps({"policy": document, "community": community, "parliament": version("parliament")}, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def findings(document: dict[str, Any], community: bool = False) -> list[Finding]:
     """parliament's findings for one policy; ``community``: with its community auditors (privilege escalation,
-    permissions management, credentials exposure, ...)."""
+    permissions management, credentials exposure, ...).
+
+    Cached by the policy's digest (and parliament's version): an unchanged policy is never linted again, and a
+    command whose policies are all cached never imports parliament (1 s of import, 0.05 s a policy). The cache
+    is a folder of JSON files under ~/.cache/pipeline-deployer (``$PIPELINE_DEPLOYER_CACHE``; ``off`` disables it).
+    """
+    folder = _cache_dir()
+    path = folder / f"{_cache_key(document, community)}.json" if folder else None
+    if path is not None:
+        try:
+            return [Finding(**f) for f in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            pass  # absent or unreadable: lint again
     from parliament import analyze_policy_string  # imported lazily: it loads a large action database
 
-    return list(analyze_policy_string(json.dumps(document), include_community_auditors=community).findings)
+    found = [Finding(f.issue, f.detail, f.location)
+             for f in analyze_policy_string(json.dumps(document), include_community_auditors=community).findings]
+    if path is not None:
+        _store(path, found)
+    return found
+
+
+def _store(path: Path, found: list[Finding]) -> None:
+    """Write atomically (parallel runs share the folder); a finding that is not plain JSON is not cached."""
+    try:
+        text = json.dumps([{"issue": f.issue, "detail": f.detail, "location": f.location} for f in found])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text)
+        os.replace(partial, path)
+    except (OSError, TypeError, ValueError):
+        pass  # caching is an optimisation; the findings were used as linted
 
 
 def lint_policy(role: str, name: str, document: dict[str, Any], community: bool = False) -> list[str]:
@@ -89,7 +149,7 @@ def lint_policy(role: str, name: str, document: dict[str, Any], community: bool 
     return [_line(role, name, f) for f in findings(document, community)]
 
 
-def _line(role: str, name: str, finding: Any) -> str:
+def _line(role: str, name: str, finding: Finding) -> str:
     where = finding_location(finding)
     return f"{role}/{name}: {finding.issue} {finding.detail or ''} {where or ''}".strip()
 

@@ -21,7 +21,7 @@ _STATE_DIR = click.option(
 
 @click.group("local")
 def local() -> None:
-    """The embedded local AWS (moto server plus our extensions) used by --env local."""
+    """The embedded local AWS (moto server plus our extensions), the endpoint config/local.json deploys to."""
 
 
 def _realism_overrides(value: str) -> dict:

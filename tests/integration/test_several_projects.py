@@ -75,3 +75,28 @@ def test_a_project_list_and_errors_name_the_project(two_projects):
     assert code == 1 and "unknown project 'nosuch'" in err
     code, out, err = run("validate", *target(two_projects, "orders,fpac"))
     assert code == 0, err
+
+
+def test_a_copy_of_fpac_under_another_name_deploys_beside_it(tmp_path, monkeypatch, write_config, local_aws_client):
+    """Copying fpac_pipeline to another name and adding a config section is all it takes to deploy both."""
+    projects = tmp_path / "projects"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "deploy" / "projects" / "fpac_pipeline",
+                    projects / "payments_pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv(ENV_VAR, str(projects))
+
+    def add_section(doc):
+        doc["projects"]["payments"] = {**doc["projects"]["fpac"], "data_bucket": "acme-payments-itest-data"}
+
+    config = write_config(add_section)
+    try:
+        code, out, err = run("deploy", *target(config, "fpac,payments"), "--yes", "--output", "json")
+        assert code == 0, err
+        machines = {m["name"] for m in local_aws_client("stepfunctions").list_state_machines()["stateMachines"]}
+        assert machines == {"fpac-itest-workflow", "payments-itest-workflow"}
+        functions = {f["FunctionName"] for f in local_aws_client("lambda").list_functions()["Functions"]}
+        assert {"fpac-itest-validate", "payments-itest-validate"} <= functions
+        code, out, err = run("plan", *target(config, "fpac,payments"))
+        assert code == 0 and out.count("No changes.") == 3, out + err
+    finally:
+        for name in [m for m in sys.modules if m.startswith("pipeline_deployer_projects")]:
+            del sys.modules[name]

@@ -28,9 +28,12 @@ def apply_all(context: LocalContext) -> None:
         s3_policy_conditions,
         sfn_glue_sync,
         sfn_state_machines,
+        sfn_status_events,
+        sns_subscriptions,
     )
 
     for module in (glue_api, glue_crawler, glue_job_runs, iam_boundaries, lambda_invoke, s3_notifications,
-                   s3_policy_conditions, sfn_glue_sync, sfn_state_machines, events_targets):
+                   s3_policy_conditions, sfn_glue_sync, sfn_state_machines, sfn_status_events, sns_subscriptions,
+                   events_targets):
         module.apply()
     _applied = True

@@ -339,6 +339,9 @@ def _kind_problems(spec: Spec, origins: Origins) -> Iterator[Problem]:
     """Documented limits of one kind that the service models do not carry."""
     at = _resource(spec)
     field = origins.field_for
+    limits = KINDS[spec.kind].limits
+    for text, value in limits(spec) if limits else ():  # a kind's own (``Kind.limits``)
+        yield Problem(f"{at}: {text}", field(value))
     if isinstance(spec, BucketSpec):
         yield from _bucket_problem(spec, spec.name, origins)
     elif isinstance(spec, ObjectSpec):

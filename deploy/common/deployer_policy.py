@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .iam_policies import Accepted, policy, statement
+from .iam_policies import Accepted, merged, policy, statement
 from .naming import Arns
 from .state import RecordLocation
 from .kinds import KINDS
@@ -54,8 +54,9 @@ WRITE: dict[str, tuple[str, ...]] = {name: kind.writes for name, kind in KINDS.i
 LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                 "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies")
 
-# parliament findings (community auditors included) reviewed and accepted, matched by issue and location:
-ACCEPTED_FINDINGS = (
+# parliament findings (community auditors included) reviewed and accepted, matched by issue and location; with those
+# each kind declares for its own actions (``Kind.accepted_findings``), merged with these by issue and place:
+ACCEPTED_FINDINGS = merged((
     Accepted("PERMISSIONS_MANAGEMENT_ACTIONS", {"actions": frozenset({
         # pipeline roles: created, given policies, trust and the boundary, deleted; only within the boundary
         "iam:createrole", "iam:putrolepolicy", "iam:deleterolepolicy", "iam:detachrolepolicy", "iam:putrolepermissionsboundary",
@@ -74,7 +75,8 @@ ACCEPTED_FINDINGS = (
     Accepted("UNKNOWN_CONDITION_FOR_ACTION", {"action": "iam:DeleteRole", "condition": "iam:PermissionsBoundary"},
              "parliament's action table predates iam:DeleteRole supporting iam:PermissionsBoundary (the call test's "
              "evaluator, with AWS's current table, denies a condition key an action does not support)"),
-)
+    *(accepted for kind in KINDS.values() for accepted in kind.accepted_findings),
+))
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def _grouped(by_kind: dict[str, list[str]], actions: dict[str, tuple[str, ...]],
     grouped: dict[str, tuple[set[str], set[str]]] = {}
     for kind, resources in by_kind.items():
         service = actions[kind][0].split(":")[0]
-        sid = verb + ("".join(part.title() for part in kind.split("_")) if service == "iam" else SERVICE_SIDS[service])
+        sid = verb + ("".join(part.title() for part in kind.split("_")) if service == "iam"
+                      else SERVICE_SIDS.get(service, service.upper()))  # a new service's kind needs no entry here
         names, arns = grouped.setdefault(sid, (set(), set()))
         names.update(actions[kind])
         arns.update(resources)

@@ -55,6 +55,24 @@ class Accepted:
         return True
 
 
+def merged(acceptances: Iterable[Accepted]) -> tuple[Accepted, ...]:
+    """Acceptances of the same issue and place as one, their sets joined. parliament reports some issues once per
+    policy (PERMISSIONS_MANAGEMENT_ACTIONS lists every such action of the policy), so what each resource kind accepts
+    for its own actions (``Kind.accepted_findings``) must be accepted together."""
+    out: dict[tuple[Any, ...], Accepted] = {}
+    for accepted in acceptances:
+        sets = {k: v for k, v in accepted.location.items() if isinstance(v, frozenset)}
+        key = (accepted.issue, tuple(sorted(sets)),
+               tuple(sorted((k, repr(v)) for k, v in accepted.location.items() if k not in sets)))
+        if key in out:
+            before = out[key]
+            location = {**before.location, **{k: before.location[k] | v for k, v in sets.items()}}
+            out[key] = Accepted(accepted.issue, location, f"{before.reason}; {accepted.reason}")
+        else:
+            out[key] = accepted
+    return tuple(out.values())
+
+
 # parliament words these findings' place in their detail only.
 _DETAILS = (
     re.compile(r"Possible resource policy privilege escalation on (?P<resource>\S+) due to "

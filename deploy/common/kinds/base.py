@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -16,6 +16,9 @@ from ..aws_common import AwsClients, error_code
 from ..naming import Arns
 from ..plan import Change, FieldChange
 from ..tagging import comparable_tags
+
+if TYPE_CHECKING:
+    from ..iam_policies import Accepted
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +70,10 @@ class Kind:
     tag_limit: tuple[int, str]  # tags AWS allows per resource (the deployer's own five included), and the resource's noun
     case_insensitive_names: bool = False  # AWS compares names regardless of case (IAM; Glue stores databases lower case)
     policy_arns: Callable[[list[Spec], Arns, NamePattern], list[str]] | None = None  # instead of ``arns`` per spec
+    # What AWS documents but the service model does not carry, for validate: (problem, the value at fault or None).
+    limits: Callable[[Spec], list[tuple[str, Any]]] | None = None
+    # parliament findings the kind's actions cause in the deployer policy, reviewed and accepted (deployer_policy.py)
+    accepted_findings: tuple[Accepted, ...] = ()
 
     @property
     def name(self) -> str:

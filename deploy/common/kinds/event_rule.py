@@ -1,4 +1,5 @@
-"""EventBridge rules with one target (e.g. S3 'Object Created' -> start a state machine)."""
+"""EventBridge rules with one target (e.g. S3 'Object Created' -> start a state machine, a failed execution -> an
+SNS topic). A target that AWS reaches through its own resource policy (an SNS topic) takes no role."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class EventRuleSpec(Spec):
     kind: ClassVar[str] = "event_rule"
     event_pattern: dict[str, Any] = field(default_factory=dict)
     target_arn: str = ""
-    target_role_arn: str = ""
+    target_role_arn: str = ""  # empty: the target's resource policy lets EventBridge in (SNS), no role is passed
     description: str = ""
 
 
@@ -34,7 +35,7 @@ class EventRuleHandler(ResourceHandler):
             "event_pattern": spec.event_pattern,
             "state": "ENABLED",
             "description": spec.description,
-            "targets": [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}],
+            "targets": [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn or None}],
         }
 
     def read(self, spec: EventRuleSpec) -> dict[str, Any] | None:
@@ -66,12 +67,16 @@ class EventRuleHandler(ResourceHandler):
     @staticmethod
     def put_targets_kwargs(spec: EventRuleSpec) -> dict[str, Any]:
         """PutTargets' parameters, for aws_rules."""
-        return {"Rule": spec.name, "Targets": [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}]}
+        return {"Rule": spec.name, "Targets": [EventRuleHandler._target(spec)]}
+
+    @staticmethod
+    def _target(spec: EventRuleSpec) -> dict[str, str]:
+        return {"Id": TARGET_ID, "Arn": spec.target_arn, **({"RoleArn": spec.target_role_arn} if spec.target_role_arn else {})}
 
     def _put(self, spec: EventRuleSpec, tags: bool) -> None:
         events = self.clients.client("events")
         events.put_rule(**self.put_rule_kwargs(spec, tags))
-        targets = [{"Id": TARGET_ID, "Arn": spec.target_arn, "RoleArn": spec.target_role_arn}]
+        targets = [self._target(spec)]
         self._all_entries(spec.name, "PutTargets", targets,
                           lambda batch: events.put_targets(Rule=spec.name, Targets=batch), lambda t: t["Id"])
 

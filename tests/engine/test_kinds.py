@@ -10,7 +10,7 @@ from deploy.common.kinds import KINDS, KNOWN_KINDS
 
 def test_every_kind_declares_spec_handler_actions_and_arns():
     assert {"s3_bucket", "s3_object", "iam_role", "iam_policy", "log_group", "lambda_function", "glue_database", "glue_job",
-            "glue_crawler", "state_machine", "event_rule"} <= KNOWN_KINDS
+            "glue_crawler", "state_machine", "event_rule", "sns_topic"} <= KNOWN_KINDS
     for name, kind in KINDS.items():
         assert kind.spec.kind == name and kind.handler.kind == name, name
         assert kind.reads and all(":" in a for a in kind.reads + kind.writes), name

@@ -1,8 +1,8 @@
 """What every pipeline repeats, as components a project composes: ``Pipeline(ctx)`` adds each part's
 resources (a Lambda with its log group and role; a Glue job with its scripts and role; a catalog and
-a crawler; the workflow with its role and log group; an S3 → EventBridge trigger) and returns a small
-handle the next parts refer to. Every role is scoped to what its part touches and carries the
-environment's permissions boundary; names follow ``{project}-{env}-{component}``.
+a crawler; the workflow with its role and log group; an S3 → EventBridge trigger; failure notifications
+by SNS) and returns a small handle the next parts refer to. Every role is scoped to what its part
+touches and carries the environment's permissions boundary; names follow ``{project}-{env}-{component}``.
 
     p = Pipeline(ctx)
     data = p.data_bucket(settings.data_bucket)
@@ -11,6 +11,7 @@ environment's permissions boundary; names follow ``{project}-{env}-{component}``
     ...
     flow = p.workflow("workflow", definition=build(check, ...), calls=[check, ...], settings=settings.state_machine)
     p.s3_trigger("incoming", bucket=data, prefix="incoming/", workflow=flow)
+    p.failure_notifications("failures", workflow=flow, settings=settings.notifications)
     return p.specs
 
 Pure: building specs makes no AWS call (see ``docs/adding-a-pipeline.md``).
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import CrawlerSettings, GlueDefaults, GlueJobSettings, LambdaDefaults, LambdaSettings, StateMachineSettings
+from .config import (
+    CrawlerSettings, GlueDefaults, GlueJobSettings, LambdaDefaults, LambdaSettings, NotificationSettings, StateMachineSettings,
+)
 from .context import ProjectContext
 from .iam_policies import policy, statement
 from .kinds.base import Spec, resource_key
@@ -35,12 +38,14 @@ from .kinds.lambda_function import FunctionSpec
 from .kinds.log_group import LogGroupSpec
 from .kinds.s3_bucket import BucketSpec
 from .kinds.s3_object import ObjectSpec
+from .kinds.sns_topic import TopicSpec, topic_arn
 from .kinds.state_machine import StateMachineSpec
 from .naming import Arns
 from .packaging import deterministic_zip, lambda_code_sha256, source_files
 
 LAMBDA_TASK_MARGIN_SECONDS = 30  # a Lambda task waits this long past its function's timeout (invoke round trip, cold start)
 GLUE_TASK_MARGIN_SECONDS = 300  # a Glue task waits past its job's timeout, so Glue's own TIMEOUT (with its message) comes first
+FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")  # the execution statuses a failure notification is sent for
 
 
 # ---- handles: what the next parts need to know of a part ---------------------------------------------
@@ -304,3 +309,19 @@ class Pipeline:
                            "detail": {"bucket": {"name": [bucket.name]}, "object": {"key": [{"prefix": prefix}]}}},
             target_arn=workflow.arn, target_role_arn=arns.role(role.name),
             description=f"Start {workflow.name} when a file lands in s3://{bucket.name}/{prefix}"))
+
+    def failure_notifications(self, component: str, *, workflow: Workflow, settings: NotificationSettings) -> None:
+        """An SNS topic whose subscribers are told of every run of ``workflow`` that fails, times out or is aborted
+        (Step Functions → EventBridge rule → SNS). The rule takes no role: the topic's policy lets it, and only it,
+        publish (``aws:SourceArn``)."""
+        ctx, arns = self.ctx, self.arns
+        name = ctx.name(component)
+        topic = TopicSpec(name=name, component=component, tags=ctx.tags(component), subscriptions=settings.subscriptions(),
+                          publishers=(("events.amazonaws.com", arns.event_rule(name)),))
+        self.specs.append(topic)
+        self.specs.append(EventRuleSpec(
+            name=name, component=component, tags=ctx.tags(component), depends_on=(topic.key,),
+            event_pattern={"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                           "detail": {"status": list(FAILED_STATUSES), "stateMachineArn": [workflow.arn]}},
+            target_arn=topic_arn(arns, name),
+            description=f"Tell the subscribers of {name} when a run of {workflow.name} fails, times out or is aborted"))

@@ -279,6 +279,54 @@ class StateMachineSettings(StrictModel):
     tracing: bool = False
 
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+HTTPS_URL = r"^https://[^\s/?#]+[^\s]*$"
+
+
+def _email_address(value: str) -> str:
+    if not re.fullmatch(EMAIL, value):
+        raise ValueError(f"{value!r} is not an email address (name@domain)")
+    return value
+
+
+def _https_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or not re.fullmatch(HTTPS_URL, value):
+        raise ValueError(f"{value!r} is not an https:// URL (failures are not sent in clear text)")
+    return value
+
+
+EmailAddress = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email", "pattern": EMAIL},
+                                    examples=["data-eng-oncall@example.com"]), AfterValidator(_email_address)]
+HttpsUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"pattern": HTTPS_URL},
+                                examples=["https://alerts.example.com/sns/fpac"]), AfterValidator(_https_url)]
+
+
+class NotificationSettings(StrictModel):
+    """Who is told when a run fails, times out or is aborted: the subscribers of the pipeline's failures topic.
+    Email and HTTPS subscribers must confirm their subscription (SNS sends them a link) before they receive anything."""
+
+    email: list[EmailAddress] = Field(default_factory=list, description="Email addresses subscribed to the failures topic.")
+    https: list[HttpsUrl] = Field(default_factory=list, description="HTTPS endpoints subscribed to the failures topic "
+                                                                      "(SNS posts each notification as JSON).")
+
+    @field_validator("email", "https")
+    @classmethod
+    def _once_each(cls, values: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for value in values:
+            if value.lower() in seen:
+                raise ValueError(f"{value!r} is listed twice")
+            seen.add(value.lower())
+        return values
+
+    def subscriptions(self) -> tuple[tuple[str, str], ...]:
+        """(protocol, endpoint) pairs, as the sns_topic kind takes them."""
+        return (*(("email", e) for e in self.email), *(("https", u) for u in self.https))
+
+
 class EnvironmentConfig(StrictModel):
     """One deployment environment (dev, test, prod, local)."""
 

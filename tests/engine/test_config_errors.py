@@ -69,6 +69,14 @@ CASES = [
     ("missing data bucket", _delete(["projects", "fpac", "data_bucket"]), "projects.fpac.data_bucket: required field is missing"),
     ("unknown project section", _set(["projects", "fpacc"], {}), "projects.fpacc: unknown project"),
     ("wrong type", _set(["regions"], "us-east-2"), "regions: Input should be a valid list"),
+    ("subscriber not an email address", _set(["projects", "fpac", "notifications", "email"], ["ops at example.com"]),
+     "projects.fpac.notifications.email.0: Value error, 'ops at example.com' is not an email address"),
+    ("subscriber over plain http", _set(["projects", "fpac", "notifications", "https"], ["http://alerts.example.com/x"]),
+     "projects.fpac.notifications.https.0: Value error, 'http://alerts.example.com/x' is not an https:// URL"),
+    ("subscriber listed twice", _set(["projects", "fpac", "notifications", "email"], ["a@example.com", "A@example.com"]),
+     "projects.fpac.notifications.email: Value error, 'A@example.com' is listed twice"),
+    ("unknown subscriber protocol", _set(["projects", "fpac", "notifications", "sqs"], ["arn:aws:sqs:us-east-2:1:q"]),
+     "projects.fpac.notifications.sqs: unknown key"),
 ]
 
 

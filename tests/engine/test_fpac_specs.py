@@ -113,3 +113,29 @@ def test_the_project_owns_its_run_summary():
     out = io.StringIO()
     Renderer(Console(file=out, width=200)).run_summary(result, summarize_run)
     assert "rows: in=35, clean=18" in out.getvalue()
+
+
+def test_failed_runs_go_to_the_failures_topic_with_the_configs_subscribers(prod):
+    from deploy.common.kinds.event_rule import EventRuleSpec
+    from deploy.common.kinds.sns_topic import TopicSpec
+
+    (topic,) = [s for s in prod.specs if isinstance(s, TopicSpec)]
+    rule = next(s for s in prod.specs if isinstance(s, EventRuleSpec) and s.name == "fpac-prod-failures")
+    sm = next(s for s in prod.specs if isinstance(s, StateMachineSpec))
+    assert topic.name == "fpac-prod-failures" and topic.component == rule.component == "failures"
+    assert topic.subscriptions == (("email", "data-eng-oncall@example.com"), ("email", "fpac-owners@example.com"),
+                                   ("https", "https://alerts.example.com/sns/fpac-prod"))
+    rule_arn = "arn:aws:events:us-west-2:333333333333:rule/fpac-prod-failures"
+    assert topic.publishers == (("events.amazonaws.com", rule_arn),)  # the topic policy: this rule only
+    assert rule.event_pattern == {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                                  "detail": {"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [sm.arn]}}
+    assert rule.target_arn == "arn:aws:sns:us-west-2:333333333333:fpac-prod-failures" and rule.target_role_arn == ""
+    assert rule.depends_on == (topic.key,)  # deleted before the topic
+
+
+def test_no_subscribers_is_a_topic_without_subscriptions():
+    from deploy.common.kinds.sns_topic import TopicSpec
+
+    local = prepare(CONFIG_DIR / "local.json", "us-east-2", "fpac")
+    (topic,) = [s for s in local.specs if isinstance(s, TopicSpec)]
+    assert topic.name == "fpac-local-failures" and topic.subscriptions == ()

@@ -6,6 +6,7 @@ Resources (names for env 'dev'):
   glue job        fpac-dev-landing, fpac-dev-cleaning, fpac-dev-final (scripts in the artifact bucket)
   glue crawler    fpac-dev-final-crawler over final/ into database fpac_dev
   state machine   fpac-dev-workflow, started by event rule fpac-dev-incoming on S3 'Object Created'
+  sns topic       fpac-dev-failures, told by event rule fpac-dev-failures of each failed, timed-out or aborted run
   iam role        one per component, each scoped to the ARNs it uses, all under the environment's permissions boundary
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Literal
 from pydantic import Field
 
 from deploy.common.config import (
-    BucketName, CrawlerSettings, GlueDefaults, GlueJobSettings, LambdaDefaults, LambdaSettings, StateMachineSettings, StrictModel,
+    BucketName, CrawlerSettings, GlueDefaults, GlueJobSettings, LambdaDefaults, LambdaSettings, NotificationSettings,
+    StateMachineSettings, StrictModel,
 )
 from deploy.common.components import Pipeline
 from deploy.common.context import ProjectContext, RunTarget
@@ -59,6 +61,9 @@ class Settings(StrictModel):
     jobs: dict[JobName, GlueJobSettings] = Field(default_factory=dict)
     crawler: CrawlerSettings = Field(default_factory=CrawlerSettings)
     state_machine: StateMachineSettings = Field(default_factory=StateMachineSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings,
+                                                description="Subscribers told of every failed, timed-out or aborted run; "
+                                                            "none: the topic exists without subscribers.")
 
 
 def build_specs(ctx: ProjectContext) -> list[Spec]:
@@ -96,6 +101,7 @@ def build_specs(ctx: ProjectContext) -> list[Spec]:
     workflow = p.workflow("workflow", definition=fpac_stepfunctions.build_definition(refs),
                           calls=[*functions.values(), *jobs.values(), crawler], settings=s.state_machine)
     p.s3_trigger("incoming", bucket=data, prefix=INCOMING, workflow=workflow)
+    p.failure_notifications("failures", workflow=workflow, settings=s.notifications)
     return p.specs
 
 

@@ -21,6 +21,7 @@ from iam_evaluator import Request
 
 from deploy.common.naming import Arns
 from deploy.common.deployer_policy import LOG_DELIVERY
+from deploy.common.kinds.sns_topic import topic_arn
 
 # Calls on an existing role whose authorisation sees the boundary the role carries (iam:PermissionsBoundary).
 ROLE_CALLS_SEEING_ITS_BOUNDARY = frozenset({"PutRolePolicy", "DeleteRolePolicy", "DetachRolePolicy", "AttachRolePolicy",
@@ -223,6 +224,20 @@ def _events(call: Call, arns: Arns) -> list[Request]:
     return out
 
 
+def _sns(call: Call, arns: Arns) -> list[Request]:
+    p, op = call.params, call.operation
+    if op == "CreateTopic":  # tags on create need sns:TagResource too (SNS developer guide, tagging)
+        arn = topic_arn(arns, p["Name"])
+        return [Request("sns:CreateTopic", arn), *_tags_on_create(p.get("Tags"), "sns:TagResource", arn)]
+    if op in ("ListTagsForResource", "TagResource", "UntagResource"):
+        return [Request(f"sns:{op}", p["ResourceArn"])]
+    if op == "Unsubscribe":  # authorised on the subscription's topic (arn:…:TOPIC:subscription-id)
+        return [Request("sns:Unsubscribe", p["SubscriptionArn"].rsplit(":", 1)[0])]
+    if op in ("GetTopicAttributes", "SetTopicAttributes", "ListSubscriptionsByTopic", "Subscribe", "DeleteTopic"):
+        return [Request(f"sns:{op}", p["TopicArn"])]
+    raise KeyError(op)
+
+
 def _logs(call: Call, arns: Arns) -> list[Request]:
     p, op = call.params, call.operation
     if op == "DescribeLogGroups":
@@ -238,7 +253,7 @@ def _sts(call: Call, arns: Arns) -> list[Request]:
 
 SERVICES: dict[str, Callable[[Call, Arns], list[Request]]] = {
     "s3": _s3, "iam": _iam, "lambda": _lambda, "glue": _glue, "stepfunctions": _states, "events": _events, "logs": _logs,
-    "sts": _sts,
+    "sns": _sns, "sts": _sts,
 }
 
 

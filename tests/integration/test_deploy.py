@@ -19,7 +19,7 @@ def test_first_deploy_creates_everything_then_second_is_zero_writes(runner, writ
     assert result.ok, [o.error for o in result.failed]
     kinds = Counter(c.kind for c in plan.changes if c.action == "create")
     assert kinds["lambda_function"] == 3 and kinds["glue_job"] == 3 and kinds["glue_crawler"] == 1
-    assert kinds["state_machine"] == 1 and kinds["event_rule"] == 1 and kinds["iam_role"] == 9
+    assert kinds["state_machine"] == 1 and kinds["event_rule"] == 2 and kinds["iam_role"] == 9 and kinds["sns_topic"] == 1
     assert kinds[RECORD_KIND] == 1
     assert runner.calls.writes, "the first deploy must write"
 
@@ -110,7 +110,7 @@ def test_removed_resource_is_deleted_through_record_and_tags_only(runner, write_
     assert deleted == {("event_rule", "fpac-itest-incoming"), ("iam_role", "fpac-itest-incoming-role")}
     assert not any(c.action in ("create", "update") and c.kind != RECORD_KIND for c in plan.changes)
     assert [o.change.kind for o in result.outcomes if o.change.action == "delete"] == ["event_rule", "iam_role"]
-    assert local_aws_client("events").list_rules()["Rules"] == []
+    assert [r["Name"] for r in local_aws_client("events").list_rules()["Rules"]] == ["fpac-itest-failures"]
     assert "fpac-itest-incoming-role" not in str(local_aws_client("iam").list_roles())
     assert "fpac-itest-manual" in glue.list_jobs()["JobNames"]
     # The record now omits what was deleted: the next run is a no-op.
@@ -125,7 +125,7 @@ def test_recorded_resource_with_foreign_tags_is_not_deleted(runner, write_config
     events.tag_resource(ResourceARN=arn, Tags=[{"Key": "deployer:project", "Value": "someone-else"}])
 
     prepared = prepare(config, "us-east-2", "fpac")
-    plan = runner.engine(prepared).plan([s for s in prepared.specs if s.kind != "event_rule"])
+    plan = runner.engine(prepared).plan([s for s in prepared.specs if s.key != "event_rule:fpac-itest-incoming"])
     assert not any(c.kind == "event_rule" and c.action == "delete" for c in plan.changes)
     assert any("fpac-itest-incoming" in n and "not deleted" in n for n in plan.notes)
 

@@ -35,6 +35,7 @@ UNUSED_BY_DESIGN: dict[str, str] = {}
 
 def _base(doc):
     doc["history_retention_days"] = 1  # history under S3 Object Lock: CreateBucket with it, PutObject with a retention
+    doc["projects"]["fpac"]["notifications"] = {"email": ["ops@example.com"]}  # Subscribe on create
 
 
 def _update(doc):
@@ -47,10 +48,14 @@ def _update(doc):
     fpac["state_machine"]["tracing"] = True  # UpdateStateMachine (+ PassRole, log delivery), PutRolePolicy on its role
     doc["log_retention_days"] = 14  # PutRetentionPolicy
     doc["tags"] = {"owner": "data-engineering", "costcentre": "local"}  # every kind's Tag and Untag
+    fpac["notifications"] = {"email": ["ops@example.com"], "https": ["https://alerts.example.com/fpac"]}  # Subscribe
 
 
-def _drift(iam, glue, s3):
+def _drift(iam, glue, s3, sns, sqs):
     """Changes made out of band, which the next deploy repairs."""
+    queue = sqs.get_queue_attributes(QueueUrl=sqs.create_queue(QueueName="by-hand")["QueueUrl"], AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=f"arn:aws:sns:us-east-2:{ACCOUNT}:fpac-itest-failures", Protocol="sqs",
+                  Endpoint=queue["Attributes"]["QueueArn"])  # Unsubscribe (a confirmed subscription the config lacks)
     s3.put_bucket_policy(Bucket="acme-fpac-local-data", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "s3:GetObject",
         "Resource": "arn:aws:s3:::acme-fpac-local-data/*"}]}))  # DeleteBucketPolicy
@@ -127,7 +132,7 @@ def phases(runner, write_config, recorder, local_aws_client, project_copy, reali
     assert not engine.plan(prepared.specs).has_changes
     record("plan", base, ("plan",))
 
-    _drift(local_aws_client("iam"), local_aws_client("glue"), local_aws_client("s3"))
+    _drift(*(local_aws_client(service) for service in ("iam", "glue", "s3", "sns", "sqs")))
     for source in (project_copy / "lambda" / "Validate" / "handler.py", project_copy / "glue" / "shared" / "fpac_schema.py"):
         source.write_text(source.read_text() + "\n# changed\n")  # UpdateFunctionCode; PutObject of a script
     deploy(changed)

@@ -96,18 +96,20 @@ def test_partially_failed_put_targets_are_retried_until_the_target_is_there(runn
     realism(events_failed_calls_per_rule=2)
     plan, result = runner.deploy(write_config())
     assert result.ok, [o.error for o in result.failed]
-    assert _ops(runner, "PutTargets") == 3
-    targets = local_aws_client("events").list_targets_by_rule(Rule=RULE)["Targets"]
-    assert [t["Id"] for t in targets] == ["primary"]
+    assert _ops(runner, "PutTargets") == 3 * 2  # each rule's (the trigger's and the failure notification's)
+    for rule in (RULE, "fpac-itest-failures"):
+        assert [t["Id"] for t in local_aws_client("events").list_targets_by_rule(Rule=rule)["Targets"]] == ["primary"]
 
 
 def test_put_targets_that_keep_failing_are_an_error_naming_rule_target_and_code(runner, write_config, realism, budgets):
     realism(events_failed_calls_per_rule=1000)
     budgets(partial_failure=2)
     plan, result = runner.deploy(write_config())
-    (failure,) = result.failed
-    assert failure.error == (f"event_rule {RULE}: PutTargets failed for target primary: ConcurrentModificationException: "
-                             "Too many requests were made at the same time.")
+    assert result.failed  # each rule that got to PutTargets (the trigger's, the failure notification's)
+    for failure in result.failed:
+        assert failure.change.name in (RULE, "fpac-itest-failures")
+        assert failure.error == (f"event_rule {failure.change.name}: PutTargets failed for target primary: "
+                                 "ConcurrentModificationException: Too many requests were made at the same time.")
 
 
 def test_after_a_state_machine_update_the_next_plan_sees_it(runner, write_config, realism):

@@ -18,7 +18,7 @@ from . import __version__
 from .common.errors import DeployerError
 
 if TYPE_CHECKING:
-    from .common.deployment import Prepared
+    from .common.preparation import Prepared
     from .common.fleet import Member
     from .common.plan import Plan
 
@@ -30,8 +30,8 @@ CONFIG_HELP = "Environment config file, e.g. config/dev.json (relative paths are
 # Flask, waitress, requests or moto. name -> (module, attribute, the one-line help ``--help`` shows).
 LAZY_COMMANDS = {
     "local": ("deploy.common.local_aws.commands", "local", "The embedded local AWS (moto server plus our extensions), the endpoint config/local.json deploys to."),
-    "route": ("deploy.common.delivery.cli", "route", "Decide which environment a git event deploys to, and print why."),
-    "webhook": ("deploy.common.delivery.cli", "webhook", "The Bitbucket webhook receiver that triggers Jenkins."),
+    "route": ("deploy.delivery.cli", "route", "Decide which environment a git event deploys to, and print why."),
+    "webhook": ("deploy.delivery.cli", "webhook", "The Bitbucket webhook receiver that triggers Jenkins."),
 }
 
 
@@ -124,7 +124,7 @@ PROJECTS_HELP = " (several projects: a comma-separated list, or all for every pr
 
 def connected(targets: list[Prepared], credential: str = "deploy", adopt: tuple[str, ...] = ()) -> list[Member]:
     """An engine for each part of the run (one project, or the shared resources and each project)."""
-    from .common.deployment import connect
+    from .common.preparation import connect
     from .common.fleet import Member
 
     return [Member(p, connect(p, credential=credential, adopt=adopt)) for p in targets]
@@ -141,7 +141,7 @@ def plans_json(members: list[Member]) -> dict[str, Any]:
 @target_options
 def plan(config_path: Path, region: str | None, project: str, output: str) -> None:
     """Show what deploy would change. Makes no writes. Exit 0: no changes, 2: changes, 1: error."""
-    from .common.deployment import prepare_targets
+    from .common.preparation import prepare_targets
     from .common.fleet import plan_all
     from .common.render import Renderer
 
@@ -172,7 +172,7 @@ def deploy(config_path: Path, region: str | None, project: str, output: str, yes
 
     With several projects: their plans are shown together, one confirmation; the shared resources (the
     artifact bucket, the permissions boundary) are applied first, then every project in parallel."""
-    from .common.deployment import prepare_targets
+    from .common.preparation import prepare_targets
     from .common.fleet import plan_all
 
     approved = load_approved_plan(approved_plan) if approved_plan else None
@@ -204,7 +204,7 @@ def destroy(config_path: Path, region: str | None, project: str, output: str, ye
     Buckets and the Glue database are kept (they hold data) and listed as notes; so is the shared
     artifact bucket, which holds the record; so are the shared resources of a run of several projects.
     """
-    from .common.deployment import prepare_targets
+    from .common.preparation import prepare_targets
     from .common.fleet import plan_all
 
     targets = [t for t in prepare_targets(config_path, region, project) if t.context.settings is not None]
@@ -281,7 +281,7 @@ def load_approved_plan(path: Path) -> dict[str, Any]:
 @target_options
 def validate(config_path: Path, region: str | None, project: str, output: str) -> None:
     """Validate the config and the project's definitions (workflow and IAM lint included). Makes no AWS call."""
-    from .common.deployment import prepare_targets
+    from .common.preparation import prepare_targets
 
     targets = prepare_targets(config_path, region, project)
     if output == "json":
@@ -312,7 +312,7 @@ def deployer_policy_command(config_path: Path, region: str | None, project: str,
     linted with parliament and its community auditors.
     """
     from .common.deployer_policy import ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, deployer_policy, policy_size
-    from .common.deployment import prepare
+    from .common.preparation import prepare
     from .common.iam_policies import check_policies
     from .common.projects import load_project
 
@@ -360,8 +360,8 @@ def schema(check: bool) -> None:
 @click.option("--lock-id", required=True, help="The id printed by the error that reported the lock.")
 def unlock(config_path: Path, region: str | None, project: str, output: str, lock_id: str) -> None:
     """Release a deployment lock left by a deployment that died (Terraform's force-unlock)."""
-    from .common.deployment import connect, prepare
-    from .common.state import release_lock
+    from .common.preparation import connect, prepare
+    from .common.lock import release_lock
 
     prepared = prepare(config_path, region, project)
     engine = connect(prepared)
@@ -375,7 +375,7 @@ def unlock(config_path: Path, region: str | None, project: str, output: str, loc
 @click.option("--limit", default=20, show_default=True, help="How many of the newest entries to list.")
 def history(config_path: Path, region: str | None, project: str, output: str, words: tuple[str, ...], limit: int) -> None:
     """Who deployed what, when, from which commit: the newest deployments, or `history show ID` for one in full."""
-    from .common.deployment import connect, prepare
+    from .common.preparation import connect, prepare
     from .common.history import load_entry, recent_entries
     from .common.render import Renderer
 
@@ -407,7 +407,7 @@ def rollback(config_path: Path, region: str | None, project: str, output: str, e
              approved_plan: Path | None) -> None:
     """Serve again what a past deployment deployed: Lambda aliases back to their recorded versions (no upload),
     Glue scripts to their recorded S3 versions, the other resources to their recorded settings."""
-    from .common.deployment import connect, prepare
+    from .common.preparation import connect, prepare
     from .common.history import load_entry
     from .common.render import Renderer
     from .common.rollback import rollback_plan
@@ -430,7 +430,7 @@ def drift(config_path: Path, region: str | None, project: str, output: str) -> N
     """Compare what is live with what the last successful deployment deployed, field by field.
 
     Exit 0: no drift, 2: drift (for a scheduled Jenkins job), 1: error or no successful deployment yet."""
-    from .common.deployment import connect, prepare
+    from .common.preparation import connect, prepare
     from .common.history import last_successful
     from .common.render import Renderer
     from .common.rollback import drift as find_drift
@@ -459,7 +459,7 @@ def run(config_path: Path, region: str | None, project: str, output: str, input_
     The project must be deployed and up to date (deploy first). Exit 0 when the execution
     succeeds, 1 when it fails (the report says which stage and why).
     """
-    from .common.deployment import connect, prepare
+    from .common.preparation import connect, prepare
     from rich.console import Console
 
     from .common.pipeline_run import run_pipeline

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .iam_policies import Accepted, merged, policy, statement
 from .naming import Arns
-from .state import RecordLocation
+from .record import RecordLocation
 from .kinds import KINDS
 from .kinds.base import Spec
 from .kinds.glue_crawler import CrawlerSpec
@@ -39,7 +39,7 @@ from .kinds.state_machine import StateMachineSpec
 
 if TYPE_CHECKING:
     from .context import RunTarget
-    from .deployment import Prepared
+    from .preparation import Prepared
 
 Purpose = Literal["plan", "deploy", "run"]
 PURPOSES: tuple[Purpose, ...] = ("plan", "deploy", "run")

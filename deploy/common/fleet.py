@@ -10,8 +10,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .deployment import Prepared
-from .engine import ApplyResult, Engine, EventCallback
+from .preparation import Prepared
+from .applier import ApplyResult, EventCallback
+from .engine import Engine
 from .errors import DeployerError
 from .plan import Plan
 

@@ -29,7 +29,8 @@ from . import retry
 from .aws_common import AwsClients, error_code
 from .errors import StateError
 from .snapshot import Snapshot
-from .state import RecordLocation, _get_json, read_lock
+from .lock import read_lock
+from .record import RecordLocation, read_json_object
 
 
 def new_entry_id(now: dt.datetime | None = None) -> str:
@@ -174,8 +175,8 @@ def load_entry(clients: AwsClients, where: RecordLocation, entry_id: str, lock: 
     """One entry; StateError naming it when it does not exist or is damaged."""
     prefix = f"{where.history_prefix}{entry_id}/"
     try:
-        start = _get_json(clients, where.bucket, prefix + "start.json")
-        end = _get_json(clients, where.bucket, prefix + "end.json")
+        start = read_json_object(clients, where.bucket, prefix + "start.json")
+        end = read_json_object(clients, where.bucket, prefix + "end.json")
     except StateError as exc:
         raise StateError(f"history entry {entry_id} is damaged: {exc}") from None
     if not isinstance(start, dict):
@@ -186,7 +187,7 @@ def load_entry(clients: AwsClients, where: RecordLocation, entry_id: str, lock: 
         s3 = clients.client("s3")
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=prefix + "changes/"):
             for item in page.get("Contents", []):
-                changes.append(_get_json(clients, where.bucket, item["Key"]) or {})
+                changes.append(read_json_object(clients, where.bucket, item["Key"]) or {})
     if isinstance(end, dict):
         status = end.get("result", "failed")
     else:

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws_common import AwsClients
 from .context import RunTarget
 from .errors import DeployerError
-from .executions import follow_execution, wait_for_execution
+from .execution_watch import follow_execution, wait_for_execution
 
 EventCallback = Callable[[dict[str, Any]], None]
 

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from .engine import ApplyResult, Outcome
+from .applier import ApplyResult, Outcome
 from .plan import SYMBOLS, Change, Plan, jsonable
 
 COLORS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim", "conflict": "magenta"}

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .engine import Engine, describe_error
+from .engine import Engine
+from .planner import describe_error
 from .errors import AwsCallError, DeployerError
 from .history import HistoryEntry
 from .plan import Change, FieldChange, Plan, diff_fields
 from .snapshot import Snapshot
-from .state import read_record_state
+from .record import read_record_state
 from .tagging import comparable_tags
 
 PINNED_KINDS = ("lambda_function", "s3_object")  # restored by version, never by re-upload
@@ -54,7 +55,7 @@ def rollback_plan(engine: Engine, entry: HistoryEntry) -> Plan:
             if spec.kind in PINNED_KINDS:
                 plan.changes.append(_pinned_change(engine, spec, pin, reason))
             else:
-                change = engine._plan_one(spec)
+                change = engine.plan_one(spec)
                 plan.changes.append(Change(change.action, change.kind, change.name, change.component, change.fields,
                                            spec, reason if change.action != "no-op" else ""))
     except (ClientError, BotoCoreError) as exc:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from deploy.common.delivery.rules import DEFAULT_RULES_PATH, RoutingRules, load_rules, parse_rules
+from deploy.delivery.rules import DEFAULT_RULES_PATH, RoutingRules, load_rules, parse_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "bitbucket"
@@ -117,10 +117,10 @@ class Receiver:
 @pytest.fixture
 def start_receiver(jenkins: JenkinsStub, tmp_path: Path, repo_rules: RoutingRules) -> Iterator[Callable[..., Receiver]]:
     """Start the receiver app on a free loopback port (real HTTP), wired to the stub Jenkins."""
-    from deploy.common.delivery.deadletter import DeadLetters
-    from deploy.common.delivery.jenkins_api import JenkinsClient, JenkinsSettings
-    from deploy.common.delivery.logs import configure_json_logging
-    from deploy.common.delivery.receiver import ReceiverConfig, create_app, make_receiver_server
+    from deploy.delivery.deadletter import DeadLetters
+    from deploy.delivery.jenkins_api import JenkinsClient, JenkinsSettings
+    from deploy.delivery.logs import configure_json_logging
+    from deploy.delivery.receiver import ReceiverConfig, create_app, make_receiver_server
     from waitress.wasyncore import close_all
 
     servers = []

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from deploy.common.delivery.bitbucket import parse_delivery
-from deploy.common.delivery.errors import PayloadError
-from deploy.common.delivery.routing import route_events
+from deploy.delivery.bitbucket import parse_delivery
+from deploy.delivery.errors import PayloadError
+from deploy.delivery.routing import route_events
 
 from .conftest import (DEV_NEW, DEV_OLD, MAIN_OLD, MERGE, PR_HEAD, PROJECTS, REL, SHARED_FIXTURES, TAG_COMMIT, TAG_OBJECT,
                        fixture_json)
@@ -222,7 +222,7 @@ def test_any_field_of_any_type_is_a_payload_error_or_routes_cleanly(repo_rules, 
     """Every value of a real body, replaced by each JSON type in turn: parsing either raises
     PayloadError (the receiver's 400) or gives events that route and become string build parameters;
     never another exception (the receiver's 500)."""
-    from deploy.common.delivery.jenkins_api import build_parameters
+    from deploy.delivery.jenkins_api import build_parameters
 
     data = fixture_json(name)
     cases = 0

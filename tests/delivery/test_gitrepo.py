@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.common.delivery.errors import DeliveryError
-from deploy.common.delivery.gitrepo import GitRepo
+from deploy.delivery.errors import DeliveryError
+from deploy.delivery.gitrepo import GitRepo
 
 from .gitutil import commit_files, git
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.common.delivery.errors import DeliveryError
-from deploy.common.delivery.jenkins_env import event_from_jenkins_env
-from deploy.common.delivery.routing import route_event
+from deploy.delivery.errors import DeliveryError
+from deploy.delivery.jenkins_env import event_from_jenkins_env
+from deploy.delivery.routing import route_event
 
 from .conftest import DEV_NEW, PROJECTS, TAG_COMMIT
 

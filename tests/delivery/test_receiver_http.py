@@ -9,7 +9,7 @@ import socket
 import pytest
 import requests
 
-from deploy.common.delivery.signature import sign
+from deploy.delivery.signature import sign
 
 from .conftest import DEV_NEW, JENKINS_ENV, MERGE, PROJECTS, REL, SECRET, TAG_OBJECT, fixture_bytes
 
@@ -150,8 +150,8 @@ def test_body_over_the_limit_is_413_with_or_without_a_length(start_receiver, jen
 
 def test_the_apps_own_limit_answers_413_in_json_under_any_server(jenkins, tmp_path, repo_rules):
     """The Flask app keeps its own limit (for a WSGI server without one), chunked input included."""
-    from deploy.common.delivery.deadletter import DeadLetters
-    from deploy.common.delivery.receiver import ReceiverConfig, create_app
+    from deploy.delivery.deadletter import DeadLetters
+    from deploy.delivery.receiver import ReceiverConfig, create_app
 
     config = ReceiverConfig(secret=SECRET.encode(), rules=repo_rules, projects=PROJECTS, dead_letters=DeadLetters(tmp_path / "dl"),
                             trigger=lambda parameters: "", state=tmp_path / "state.sqlite3", max_body_bytes=2048)

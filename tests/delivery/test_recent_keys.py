@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.common.delivery.errors import DeliveryError
-from deploy.common.delivery.recent import RecentKeys
+from deploy.delivery.errors import DeliveryError
+from deploy.delivery.recent import RecentKeys
 
 
 class Clock:
@@ -74,7 +74,7 @@ def test_kinds_are_separate_and_memory_survives_a_restart(state):
 
 def test_another_process_sharing_the_file_sees_the_claim(state):
     RecentKeys(state, "delivery").claim("from-here")
-    code = ("import sys; from deploy.common.delivery.recent import RecentKeys; "
+    code = ("import sys; from deploy.delivery.recent import RecentKeys; "
             "keys = RecentKeys(sys.argv[1], 'delivery'); print(keys.claim('from-here'), keys.claim('from-there'))")
     result = subprocess.run([sys.executable, "-c", code, str(state)], cwd=Path(__file__).resolve().parents[2],
                             capture_output=True, text=True, timeout=60, check=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deploy.common.delivery.cli import route
+from deploy.delivery.cli import route
 
 from .conftest import DEV_NEW, FIXTURES, REL, TAG_COMMIT
 from .gitutil import git

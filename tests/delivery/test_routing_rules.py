@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.common.delivery.events import GitEvent, manual_event
-from deploy.common.delivery.errors import DeliveryError
-from deploy.common.delivery.routing import deploy_once, limit_to_changed, projects_touched, route_event, route_events
+from deploy.delivery.events import GitEvent, manual_event
+from deploy.delivery.errors import DeliveryError
+from deploy.delivery.routing import deploy_once, limit_to_changed, projects_touched, route_event, route_events
 from deploy.common.errors import ConfigError
 
 from .conftest import MERGE, PROJECTS, rules_from

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.common.delivery.rules import DEFAULT_RULES_PATH, DEPLOY_DIR, SCHEMA_PATH, load_rules, rules_json_schema
+from deploy.delivery.rules import DEFAULT_RULES_PATH, DEPLOY_DIR, SCHEMA_PATH, load_rules, rules_json_schema
 from deploy.common.errors import ConfigError
 
 from .conftest import rules_from
@@ -40,7 +40,7 @@ def test_checked_in_rules_load_and_name_existing_configs(repo_rules):
 def test_checked_in_schema_is_the_generated_one():
     assert SCHEMA_PATH.read_text() == rules_json_schema(), (
         "deploy/config/routing.schema.json is stale; run: "
-        "python -m deploy.common.delivery.rules > deploy/config/routing.schema.json"
+        "python -m deploy.delivery.rules > deploy/config/routing.schema.json"
     )
 
 

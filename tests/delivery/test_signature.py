@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from deploy.common.delivery.signature import sign, verify
+from deploy.delivery.signature import sign, verify
 
 from .conftest import fixture_bytes
 

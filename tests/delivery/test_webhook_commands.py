@@ -14,14 +14,14 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from deploy.common.delivery.cli import webhook
-from deploy.common.delivery.deadletter import DeadLetters
-from deploy.common.delivery.signature import sign
+from deploy.delivery.cli import webhook
+from deploy.delivery.deadletter import DeadLetters
+from deploy.delivery.signature import sign
 
 from .conftest import DEV_NEW, JENKINS_ENV, SECRET, fixture_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CODE = "from deploy.common.delivery.cli import webhook; webhook(prog_name='deploy.py webhook')"
+CODE = "from deploy.delivery.cli import webhook; webhook(prog_name='deploy.py webhook')"
 
 
 def serve_env(jenkins_url: str, **extra: str) -> dict[str, str]:
@@ -93,8 +93,8 @@ def test_serve_refuses_to_start_without_its_settings(change, args, message, tmp_
 
 
 def test_the_app_factory_reads_the_environment(jenkins, tmp_path: Path):
-    from deploy.common.delivery.errors import DeliveryError
-    from deploy.common.delivery.receiver import create_app_from_env
+    from deploy.delivery.errors import DeliveryError
+    from deploy.delivery.receiver import create_app_from_env
     from deploy.common.errors import ConfigError
 
     env = {**JENKINS_ENV, "JENKINS_URL": jenkins.url, "BITBUCKET_WEBHOOK_SECRET": SECRET,

@@ -165,7 +165,7 @@ def test_shipped_configs_pass_every_rule(no_aws, name):
     code, out, err = _run(["validate", "--config", str(CONFIG_DIR / f"{name}.json"), "--region", "us-east-2",
                            "--project-type", "fpac"])
     assert code == 0, err
-    from deploy.common.deployment import prepare
+    from deploy.common.preparation import prepare
 
     prepared = prepare(CONFIG_DIR / f"{name}.json", "us-east-2", "fpac")
     assert aws_rules.problems(prepared.specs, prepared.config, "us-east-2") == []

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.common import deployment
+from deploy.common import preparation
 from deploy.common.boundary import boundary_document
 from deploy.common.config import load_config
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.errors import ConfigError, ProjectError
 from deploy.common.naming import Arns
 from deploy.common.kinds.iam_policy import ManagedPolicySpec
@@ -141,13 +141,13 @@ def test_a_role_created_before_the_boundary_is_refused(monkeypatch):
 
 def test_the_boundary_covers_every_project_of_the_config(monkeypatch):
     captured = {}
-    original = deployment.boundary_document
+    original = preparation.boundary_document
 
     def spy(arns, environment, projects, buckets):
         captured.update(projects=list(projects), buckets=list(buckets))
         return original(arns, environment, projects, buckets)
 
-    monkeypatch.setattr(deployment, "boundary_document", spy)
+    monkeypatch.setattr(preparation, "boundary_document", spy)
     prepare(CONFIG_DIR / "prod.json", "us-east-2", "fpac")
     assert captured == {"projects": ["fpac"], "buckets": ["acme-fpac-prod-data-333333333333-us-east-2",
                                                           "acme-pipelines-prod-artifacts-333333333333-us-east-2"]}

@@ -14,7 +14,7 @@ from deploy.common.config import load_config
 from deploy.common.deployer_policy import (
     ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, PURPOSES, READ, ROLE_WRITES_WITHIN_BOUNDARY, WRITE, deployer_policy, policy_size,
 )
-from deploy.common.deployment import Prepared, artifact_bucket_spec, prepare
+from deploy.common.preparation import Prepared, artifact_bucket_spec, prepare
 from deploy.common.errors import ConfigError, ProjectError
 from deploy.common.iam_policies import Accepted, check_policies, findings, finding_location, statement
 from deploy.common.projects import load_project
@@ -257,7 +257,7 @@ def test_the_command_prints_each_policy_and_deploy_by_default_without_any_aws_ca
 
 
 def test_each_command_assumes_the_role_of_its_credential(tmp_path):
-    from deploy.common.deployment import aws_target
+    from deploy.common.preparation import aws_target
 
     prod = _prepared("prod.json", "us-east-2")
     roles = {c: aws_target(prod, c).assume_role_arn for c in PURPOSES}

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.errors import ProjectError
 from deploy.common.iam_policies import check_policies, lint_policy, policy, statement
 from deploy.common.kinds.glue_job import GlueJobSpec

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from deploy.common.deployer_policy import PURPOSES, deployer_policy
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.errors import ConfigError
 from deploy.common.naming import Arns, partition_for
 from deploy.common.kinds import build_handlers

@@ -2,7 +2,7 @@
 import pytest
 
 from deploy.common.aws_common import is_mutating
-from deploy.common.engine import check_specs
+from deploy.common.planner import check_specs
 from deploy.common.errors import ProjectError
 from deploy.common.plan import Change, FieldChange, Plan, diff_fields
 from deploy.common.render import flatten_diff
@@ -63,7 +63,7 @@ def test_provenance_tags_do_not_count_in_diffs_but_ownership_does():
 def test_deletions_run_in_the_reverse_of_the_dependency_graph():
     import graphlib
 
-    from deploy.common.engine import reverse_dependencies
+    from deploy.common.applier import reverse_dependencies
 
     dependencies = {"lambda_function:f": ("iam_role:r", "log_group:g"), "state_machine:m": ("lambda_function:f", "iam_role:s"),
                     "event_rule:e": ("state_machine:m",)}

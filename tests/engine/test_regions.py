@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from deploy.common.config import load_config
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.errors import ConfigError
 from deploy.common.regions import check_bucket_names, global_name_fields
 from deploy.common.kinds.iam_role import RoleSpec

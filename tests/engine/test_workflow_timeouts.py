@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.kinds.glue_job import GlueJobSpec
 from deploy.common.kinds.lambda_function import FunctionSpec
 from deploy.common.kinds.state_machine import StateMachineSpec

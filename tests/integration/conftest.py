@@ -9,8 +9,9 @@ from typing import Any, Callable
 import pytest
 
 from deploy.common.aws_common import AwsTarget, CallLog
-from deploy.common.deployment import Prepared, connect, prepare
-from deploy.common.engine import ApplyResult, Engine
+from deploy.common.preparation import Prepared, connect, prepare
+from deploy.common.applier import ApplyResult
+from deploy.common.engine import Engine
 from deploy.common.plan import Plan
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from deploy.common.aws_common import AwsClients, AwsTarget, check_account
-from deploy.common.deployment import connect, prepare
+from deploy.common.preparation import connect, prepare
 from deploy.common.errors import AccountMismatchError, AwsCallError
 
 ROLE = "arn:aws:iam::123456789012:role/pipeline-deployer"
@@ -72,16 +72,16 @@ def test_plan_assumes_the_plan_role_and_deploy_the_deploy_role(write_config, aws
     from click.testing import CliRunner
 
     from deploy.cli import cli
-    from deploy.common import deployment
+    from deploy.common import preparation
 
     assumed: list[str | None] = []
-    real = deployment.AwsClients
+    real = preparation.AwsClients
 
     def spy(target, **kwargs):
         assumed.append(target.assume_role_arn)
         return real(target, **kwargs)
 
-    monkeypatch.setattr(deployment, "AwsClients", spy)
+    monkeypatch.setattr(preparation, "AwsClients", spy)
     config = write_config(lambda d: d["aws"].update({"assume_role_arn": ROLE,
                                                      "plan_role_arn": "arn:aws:iam::123456789012:role/pipeline-planner"}))
     target = ["--config", str(config), "--region", "us-east-2", "--project-type", "fpac"]

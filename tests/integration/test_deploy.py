@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from deploy.common.deployment import prepare
-from deploy.common.engine import RECORD_KIND
+from deploy.common.preparation import prepare
+from deploy.common.plan import RECORD_KIND
 
 
 def _actions(plan):

@@ -20,7 +20,7 @@ from iam_calls import CallRecorder, is_write, requests
 from iam_evaluator import ALLOWED, Query, Request, evaluate
 
 from deploy.common.deployer_policy import deployer_policy
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.history import last_successful, load_entry, recent_entries
 from deploy.common.pipeline_run import run_pipeline
 from deploy.common.rollback import drift as find_drift

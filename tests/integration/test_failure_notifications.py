@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from deploy.cli import cli
-from deploy.common.deployment import prepare
-from deploy.common.engine import RECORD_KIND
+from deploy.common.preparation import prepare
+from deploy.common.plan import RECORD_KIND
 from deploy.common.pipeline_run import run_pipeline
 from deploy.projects.fpac_pipeline.deploy import run_target
 

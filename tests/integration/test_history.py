@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from deploy.cli import cli
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.errors import StalePlanError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 from deploy.common import retry
-from deploy.common.deployment import prepare
+from deploy.common.preparation import prepare
 from deploy.common.errors import LimitError
 
 CRAWLER = "fpac-itest-final-crawler"
@@ -198,7 +198,7 @@ def test_following_a_run_stays_within_tight_step_functions_throttles(clean_aws_e
     import json
 
     from deploy.common.aws_common import AwsClients, AwsTarget, CallLog
-    from deploy.common.executions import follow_execution, wait_for_execution
+    from deploy.common.execution_watch import follow_execution, wait_for_execution
 
     realism(iam_propagation_seconds=0, throttles={"states:GetExecutionHistory": [2, 0.5], "states:ListExecutions": [2, 0.5]})
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from deploy.common.executions import follow_execution, wait_for_execution
+from deploy.common.execution_watch import follow_execution, wait_for_execution
 
 from .support import create_bucket, create_role, make_zip
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deploy.common.executions import follow_execution, wait_for_execution
+from deploy.common.execution_watch import follow_execution, wait_for_execution
 
 from .support import create_bucket, create_role
 

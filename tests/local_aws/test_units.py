@@ -12,7 +12,7 @@ from deploy.common.local_aws.extensions import events_targets, glue_api, glue_jo
 from deploy.common.local_aws.extensions.lambda_invoke import extract_code, function_error_payload
 from deploy.common.local_aws.extensions.s3_notifications import add_event_bridge_element
 from deploy.common.local_aws.extensions.sfn_state_machines import same_definition
-from deploy.common.executions import is_progress_event
+from deploy.common.execution_watch import is_progress_event
 from deploy.common.local_aws.runtime import glue_launcher, s3_mirror
 
 from .support import make_zip

@@ -10,7 +10,7 @@ from deploy.common.local_aws.admin import (
     health,
     reset_local_aws,
 )
-from deploy.common.executions import follow_execution, wait_for_execution
+from deploy.common.execution_watch import follow_execution, wait_for_execution
 from deploy.common.local_aws.manager import (
     default_state_dir,
     ensure_running,

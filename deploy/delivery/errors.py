@@ -1,5 +1,5 @@
 """Errors of git-driven delivery; all are DeployerErrors, so the CLI prints them as one line."""
-from ..errors import DeployerError
+from ..common.errors import DeployerError
 
 
 class DeliveryError(DeployerError):

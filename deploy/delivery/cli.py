@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ..errors import DeployerError
+from ..common.errors import DeployerError
 from .bitbucket import parse_delivery
 from .deadletter import DeadLetters
 from .errors import DeliveryError

@@ -6,7 +6,7 @@ means nothing is deployed. Patterns are shell-style globs (``fnmatch``): ``*`` m
 characters including ``/``, ``?`` one character, ``[abc]`` a set.
 
 The JSON Schema published next to it (``routing.schema.json``) is generated from this model:
-``python -m deploy.common.delivery.rules > deploy/config/routing.schema.json``.
+``python -m deploy.delivery.rules > deploy/config/routing.schema.json``.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config import AwsRegion, StrictModel, format_validation_error, read_json_file
-from ..errors import ConfigError
+from ..common.config import AwsRegion, StrictModel, format_validation_error, read_json_file
+from ..common.errors import ConfigError
 from .events import PR_KINDS, EventKind
 
-DEPLOY_DIR = Path(__file__).resolve().parents[2]
+DEPLOY_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_RULES_PATH = DEPLOY_DIR / "config" / "routing.json"
 SCHEMA_PATH = DEPLOY_DIR / "config" / "routing.schema.json"
 

@@ -10,6 +10,6 @@ jenkins_env / bitbucket (sources), signature (HMAC), gitrepo (git questions), tr
 the trusted ref, commits checked against their refs), jenkins_api (buildWithParameters), recent
 (de-duplication memory, SQLite), deadletter (failed triggers), receiver (Flask app and its
 waitress server), render (text/JSON), cli (click commands). Import from the modules
-(``from deploy.common.delivery.routing import route_events``): this package file imports nothing,
-so ``python -m deploy.common.delivery.rules`` (schema regeneration) runs cleanly.
+(``from deploy.delivery.routing import route_events``): this package file imports nothing,
+so ``python -m deploy.delivery.rules`` (schema regeneration) runs cleanly.
 """

@@ -28,8 +28,8 @@ from flask import Flask, Response, request
 from waitress.server import BaseWSGIServer, create_server
 from werkzeug.exceptions import HTTPException
 
-from ..errors import ConfigError
-from ..projects import list_projects
+from ..common.errors import ConfigError
+from ..common.projects import list_projects
 from .bitbucket import PING_EVENTS, parse_delivery
 from .deadletter import DeadLetters
 from .errors import DeliveryError, JenkinsTriggerError, PayloadError
@@ -229,7 +229,7 @@ ENV_SETTINGS = {
 
 def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     """App factory for any WSGI server, configured from the environment alone, e.g.
-    ``waitress-serve --max-request-body-size=1048577 --call deploy.common.delivery.receiver:create_app_from_env``."""
+    ``waitress-serve --max-request-body-size=1048577 --call deploy.delivery.receiver:create_app_from_env``."""
     environ = os.environ if environ is None else environ
     options: dict[str, Any] = {}
     for option, (name, parse, default) in ENV_SETTINGS.items():

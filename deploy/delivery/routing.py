@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..errors import ConfigError
+from ..common.errors import ConfigError
 from .events import PR_KINDS, GitEvent
 from .rules import Rule, RoutingRules
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from deploy.common import executions
+from deploy.common import execution_watch
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -31,8 +31,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(executions, "sleep", c.sleep)
-    monkeypatch.setattr(executions, "monotonic", c.monotonic)
+    monkeypatch.setattr(execution_watch, "sleep", c.sleep)
+    monkeypatch.setattr(execution_watch, "monotonic", c.monotonic)
     return c
 
 
@@ -83,26 +83,26 @@ def test_each_event_is_emitted_once_in_order_and_history_pages_stay_bounded(cloc
     times = [i * 2.4 for i in range(3000)]
     sfn = FakeStepFunctions(clock, times)
     seen: list[int] = []
-    final = executions.follow_execution(sfn, sfn.arn, lambda e: seen.append(e["id"]), timeout=3 * 3600)
+    final = execution_watch.follow_execution(sfn, sfn.arn, lambda e: seen.append(e["id"]), timeout=3 * 3600)
 
     assert final["status"] == "SUCCEEDED"
-    expected = [e["id"] for e in sfn._visible() if executions.is_progress_event(e)]
+    expected = [e["id"] for e in sfn._visible() if execution_watch.is_progress_event(e)]
     assert seen == expected and len(seen) == len(set(seen))  # exactly once, in order
     polls = sfn.calls["DescribeExecution"]
     pages = sfn.calls["GetExecutionHistory"]
     # One page per poll, plus one more only when more than a page of events arrived between two polls.
-    assert pages <= polls + math.ceil(3000 / executions.HISTORY_PAGE_SIZE)
+    assert pages <= polls + math.ceil(3000 / execution_watch.HISTORY_PAGE_SIZE)
     # Re-reading the whole history at each poll (the old way) would have cost over ten times as many pages.
-    assert pages * 10 < sum(math.ceil(n / executions.HISTORY_PAGE_SIZE) for n in sfn.visible_at_polls)
-    assert max(sfn.history_pages) <= executions.HISTORY_PAGE_SIZE
+    assert pages * 10 < sum(math.ceil(n / execution_watch.HISTORY_PAGE_SIZE) for n in sfn.visible_at_polls)
+    assert max(sfn.history_pages) <= execution_watch.HISTORY_PAGE_SIZE
 
 
 def test_polls_back_off_while_nothing_happens_and_reset_when_something_does(clock):
     # Started at 0, one state change at 60 s, finished at 300 s.
     sfn = FakeStepFunctions(clock, [0.0, 60.0, 300.0])
-    executions.follow_execution(sfn, sfn.arn, lambda e: None, timeout=600)
+    execution_watch.follow_execution(sfn, sfn.arn, lambda e: None, timeout=600)
     assert clock.sleeps[:6] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]  # doubling to the 5 s cap
-    assert max(clock.sleeps) == executions.MAX_POLL_SECONDS
+    assert max(clock.sleeps) == execution_watch.MAX_POLL_SECONDS
     after_change = next(i for i, t in enumerate(_cumulative(clock.sleeps)) if t >= 60.0)
     assert clock.sleeps[after_change + 1] == 0.5  # something new happened: back to the first interval
     # About 300 s / 5 s polls, not 300 s / 0.5 s.
@@ -112,7 +112,7 @@ def test_polls_back_off_while_nothing_happens_and_reset_when_something_does(cloc
 def test_timeout_is_kept_without_oversleeping(clock):
     sfn = FakeStepFunctions(clock, [0.0, 10_000.0])
     with pytest.raises(TimeoutError, match="still RUNNING after 12s"):
-        executions.follow_execution(sfn, sfn.arn, lambda e: None, timeout=12)
+        execution_watch.follow_execution(sfn, sfn.arn, lambda e: None, timeout=12)
     assert clock.now == pytest.approx(12.0)
 
 
@@ -124,8 +124,8 @@ def test_a_server_that_ignores_reverse_order_and_paging_still_gives_each_event_o
 
     sfn = Moto(clock, [i * 1.0 for i in range(40)])
     seen: list[int] = []
-    executions.follow_execution(sfn, sfn.arn, lambda e: seen.append(e["id"]), timeout=100)
-    assert seen == [e["id"] for e in sfn._visible() if executions.is_progress_event(e)]
+    execution_watch.follow_execution(sfn, sfn.arn, lambda e: seen.append(e["id"]), timeout=100)
+    assert seen == [e["id"] for e in sfn._visible() if execution_watch.is_progress_event(e)]
 
 
 class FakeListing:
@@ -148,23 +148,23 @@ class FakeListing:
 
 def test_waiting_for_the_execution_reads_one_small_page_per_poll(clock):
     sfn = FakeListing(clock, past=500, new_at=20.0)
-    arn = executions.wait_for_execution(sfn, "machine", started_after=EPOCH, timeout=60)
+    arn = execution_watch.wait_for_execution(sfn, "machine", started_after=EPOCH, timeout=60)
     assert arn == "mine"
-    assert all(c["maxResults"] == executions.LIST_PAGE_SIZE and c["nextToken"] is None for c in sfn.calls)
+    assert all(c["maxResults"] == execution_watch.LIST_PAGE_SIZE and c["nextToken"] is None for c in sfn.calls)
     assert len(sfn.calls) <= 8  # 0.5, 1, 2, 4, 5, 5, 5 s ... not one call every 0.5 s
 
 
 def test_waiting_pages_on_while_every_execution_on_the_page_is_new_enough(clock):
     sfn = FakeListing(clock, past=0, new_at=None)
     sfn.past = [{"executionArn": f"e{i}", "startDate": EPOCH + dt.timedelta(seconds=100 - i)} for i in range(25)]
-    assert executions.wait_for_execution(sfn, "machine", started_after=EPOCH, timeout=5) == "e24"  # the earliest
+    assert execution_watch.wait_for_execution(sfn, "machine", started_after=EPOCH, timeout=5) == "e24"  # the earliest
     assert [c["nextToken"] for c in sfn.calls] == [None, "10", "20"]
 
 
 def test_waiting_times_out(clock):
     sfn = FakeListing(clock, past=3, new_at=None)
     with pytest.raises(TimeoutError, match="no execution of machine started after"):
-        executions.wait_for_execution(sfn, "machine", started_after=EPOCH, timeout=30)
+        execution_watch.wait_for_execution(sfn, "machine", started_after=EPOCH, timeout=30)
     assert clock.now == pytest.approx(30.0)
 
 

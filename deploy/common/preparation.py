@@ -16,7 +16,8 @@ from .aws_common import AwsClients, AwsTarget, CallLog, check_account
 from .boundary import boundary_document
 from .config import AwsAccess, EnvironmentConfig, check_region, load_config, project_settings
 from .context import ProjectContext
-from .engine import Engine, check_specs
+from .engine import Engine
+from .planner import check_specs
 from .history import Provenance
 from .errors import AwsCallError, ConfigError, DeployerError, ProjectError
 from .iam_policies import check_policies
@@ -29,7 +30,7 @@ from .kinds.iam_policy import ManagedPolicySpec
 from .kinds.iam_role import RoleSpec
 from .kinds.s3_bucket import BucketSpec
 from .kinds.state_machine import StateMachineSpec
-from .state import STATE_PREFIX, RecordLocation
+from .record import STATE_PREFIX, RecordLocation
 from .tagging import git_commit, resource_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

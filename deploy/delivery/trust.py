@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ConfigError
+from ..common.errors import ConfigError
 from .errors import DeliveryError
 from .events import GitEvent
 from .gitrepo import GitRepo

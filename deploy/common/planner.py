@@ -1,0 +1,151 @@
+"""Plan: read every desired resource, diff it with what the project wants, and find what the record lists
+but the project no longer wants. Reads only; never writes.
+"""
+from __future__ import annotations
+
+import graphlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws_common import AwsClients
+from .errors import AwsCallError, DeployerError, ProjectError
+from .kinds.base import ResourceHandler, Spec
+from .lock import describe_lock, read_lock
+from .plan import RECORD_KIND, Change, FieldChange, Plan, diff_fields
+from .record import RecordLocation, read_record_state
+from .tagging import ENVIRONMENT_TAG, PROJECT_TAG, comparable_tags, is_owned_by
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an AWS error (its code and message) or a deployer error."""
+    if isinstance(exc, DeployerError):
+        return str(exc)
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Planner:
+    def __init__(self, clients: AwsClients, handlers: dict[str, ResourceHandler], record: RecordLocation, region: str,
+                 max_workers: int = 4, adopt: frozenset[str] = frozenset()):
+        self.clients = clients
+        self.handlers = handlers
+        self.record = record
+        self.region = region
+        self.max_workers = max_workers
+        self.adopt = adopt  # 'kind:name' keys the user allows us to take over from another owner
+
+    def plan(self, specs: list[Spec]) -> Plan:
+        # Dependencies on what another part of the run deploys (the shared resources) were checked by prepare.
+        check_specs(specs, self.handlers, provided={d for s in specs for d in s.depends_on})
+        plan = Plan(project=self.record.project, environment=self.record.environment, region=self.region)
+        try:
+            with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+                plan.changes.extend(pool.map(self.plan_one, specs))
+            for kind, handler in self.handlers.items():
+                handler.preflight([c for c in plan.changes if c.kind == kind])
+            recorded, recorded_dependencies = read_record_state(self.clients, self.record)
+            kept = self._plan_removals(plan, recorded, {s.key for s in specs})
+            holder = read_lock(self.clients, self.record)
+            if holder:
+                plan.notes.append(describe_lock(self.record, holder))
+        except (ClientError, BotoCoreError) as exc:
+            raise AwsCallError(f"reading current state failed: {describe_error(exc)}") from None
+        owned = {s.key for s in specs if s.tags.get(PROJECT_TAG) == self.record.project}  # shared specs are not ours
+        new_record = sorted(owned | set(kept))
+        # What each resource depends on, kept in the record: a removal later deletes in the reverse order.
+        plan.dependencies = {**{k: v for k, v in recorded_dependencies.items() if k in kept},
+                             **{s.key: tuple(s.depends_on) for s in specs if s.key in owned}}
+        graph_changed = _graph(new_record, plan.dependencies) != _graph(recorded, recorded_dependencies)
+        if new_record != recorded or graph_changed:
+            fields = [FieldChange("resources", recorded or None, new_record)]
+            if graph_changed:
+                fields.append(FieldChange("depends_on", _graph(recorded, recorded_dependencies) or None,
+                                          _graph(new_record, plan.dependencies)))
+            plan.changes.append(Change("update" if recorded else "create", RECORD_KIND, self.record.record_key,
+                                       fields=tuple(fields)))
+        plan.replan = lambda: self.plan(specs)
+        return plan
+
+    def plan_one(self, spec: Spec) -> Change:
+        handler = self.handlers[spec.kind]
+        desired = handler.desired_with_tags(spec)
+        try:
+            current = handler.read(spec)
+        except (ClientError, BotoCoreError) as exc:
+            raise AwsCallError(f"reading {spec.kind} '{spec.name}' failed: {describe_error(exc)}") from None
+        if current is None:
+            return Change("create", spec.kind, spec.name, spec.component,
+                          tuple(FieldChange(k, None, v) for k, v in desired.items()), spec)
+        owner = _owner(current.get("tags"))
+        if owner and owner != _owner(spec.tags):
+            if spec.key not in self.adopt:
+                return Change("conflict", spec.kind, spec.name, spec.component, (), spec,
+                              reason=f"exists, owned by {'/'.join(owner)}; deploy with --adopt {spec.key} to take it over")
+        if "tags" in current:
+            current = {**current, "tags": comparable_tags(current["tags"])}
+        fields = diff_fields(current, desired)
+        return Change("update" if fields else "no-op", spec.kind, spec.name, spec.component, fields, spec)
+
+    def _plan_removals(self, plan: Plan, recorded: list[str], wanted: set[str]) -> list[str]:
+        """Add deletions for recorded resources no longer wanted; return the recorded keys to keep."""
+        kept: list[str] = []
+        for key in recorded:
+            if key in wanted:
+                continue
+            kind, _, name = key.partition(":")
+            handler = self.handlers.get(kind)
+            if handler is None:
+                plan.notes.append(f"{key}: unknown resource kind in the record; left alone")
+                continue
+            tags = handler.read_tags(name)
+            if tags is None:
+                plan.notes.append(f"{key}: recorded but already gone; dropped from the record")
+            elif not is_owned_by(tags, self.record.project, self.record.environment):
+                plan.notes.append(f"{key}: recorded but its tags do not show this project/environment as owner; not deleted")
+            elif handler.retained_on_removal:
+                plan.notes.append(f"{key}: no longer in the project but retained (holds data); delete it by hand if intended")
+            else:
+                plan.changes.append(Change("delete", kind, name, tags.get("deployer:component", ""),
+                                           (FieldChange("exists", True, False),), reason="removed from the project"))
+                kept.append(key)  # dropped from the record once the delete succeeds
+        return kept
+
+
+def _graph(keys: list[str], dependencies: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """The dependencies among ``keys``, as the record stores them."""
+    listed = set(keys)
+    graph = {k: sorted(d for d in dependencies.get(k, ()) if d in listed) for k in sorted(listed)}
+    return {k: v for k, v in graph.items() if v}
+
+
+def _owner(tags: dict[str, str] | None) -> tuple[str, str] | None:
+    """(project, environment) an ownership-tagged resource names, or None when it carries no ownership tags."""
+    tags = tags or {}
+    return (tags[PROJECT_TAG], tags.get(ENVIRONMENT_TAG, "")) if PROJECT_TAG in tags else None
+
+
+def check_specs(specs: list[Spec], kinds: Iterable[str], provided: Iterable[str] = ()) -> None:
+    """Definitions must be consistent before anything is read or written (``provided``: keys another part of
+    the run deploys, which specs may depend on)."""
+    known = set(kinds)
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.kind not in known:
+            raise ProjectError(f"{spec.key}: no handler for resource kind '{spec.kind}'")
+        if spec.key in seen:
+            raise ProjectError(f"{spec.key}: defined twice")
+        seen.add(spec.key)
+    available = seen | set(provided)
+    for spec in specs:
+        for dep in spec.depends_on:
+            if dep not in available:
+                raise ProjectError(f"{spec.key}: depends on {dep}, which the project does not define")
+    sorter = graphlib.TopologicalSorter({s.key: [d for d in s.depends_on if d in seen] for s in specs})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ProjectError(f"dependency cycle between resources: {' -> '.join(exc.args[1])}") from None

@@ -298,11 +298,15 @@ def validate(config_path: Path, region: str | None, project: str, output: str) -
 @click.option("--for", "purpose", type=click.Choice(["plan", "deploy", "run"]), default="deploy", show_default=True,
               help="plan: reads only; deploy: the writes of deploy and destroy; run: the smoke run. "
                    "A deploy or run credential also needs the plan policy (both plan first).")
-def deployer_policy_command(config_path: Path, region: str | None, project: str, output: str, purpose: str) -> None:
+@click.option("--part", type=click.IntRange(min=1), default=None,
+              help="When the policy is more than one managed policy holds (6,144 characters): which part to print.")
+def deployer_policy_command(config_path: Path, region: str | None, project: str, output: str, purpose: str,
+                            part: int | None) -> None:
     """Print an IAM policy the deployer itself needs for this project, environment and region (no AWS call).
 
     \b
-    Three credentials, three managed policies (each at most 6,144 characters):
+    Three credentials, three managed policies (each at most 6,144 characters; a bigger one is printed in parts,
+    --part 1, 2, …, each a managed policy to attach):
       plan    reads only; it can never write
       deploy  the writes of deploy and destroy: attach with plan
       run     the smoke run (upload, follow, read the run record): attach with plan
@@ -311,7 +315,7 @@ def deployer_policy_command(config_path: Path, region: str | None, project: str,
     trust, and the boundary can be created but never changed. Derived from the same specs as the plan,
     linted with parliament and its community auditors.
     """
-    from .common.deployer_policy import ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, deployer_policy, policy_size
+    from .common.deployer_policy import ACCEPTED_FINDINGS, MANAGED_POLICY_CHARS, deployer_policy, policy_size, split_policy
     from .common.preparation import prepare
     from .common.iam_policies import check_policies
     from .common.projects import load_project
@@ -322,12 +326,17 @@ def deployer_policy_command(config_path: Path, region: str | None, project: str,
     if purpose == "run" and run_target is None:
         raise DeployerError(f"project '{project}' defines no run_target(ctx); it has no run policy")
     document = deployer_policy(purpose, prepared, run_target)  # type: ignore[arg-type]
-    size = policy_size(document)
-    if size > MANAGED_POLICY_CHARS:
-        raise DeployerError(f"deployer-policy --for {purpose}: {project} in {prepared.config.environment} ({prepared.region}) needs "
-                            f"{size} characters; a managed policy holds {MANAGED_POLICY_CHARS}")
     check_policies([(f"deployer-{purpose}", {purpose: document})], accepted=ACCEPTED_FINDINGS, community=True)
-    click.echo(json.dumps(document, indent=2))
+    parts = split_policy(document)
+    size = policy_size(document)
+    where = f"{project} in {prepared.config.environment} ({prepared.region})"
+    if part is None and len(parts) > 1:
+        raise DeployerError(f"deployer-policy --for {purpose}: {where} needs {size} characters, more than one managed policy "
+                            f"holds ({MANAGED_POLICY_CHARS}); print its {len(parts)} parts with --part 1 to --part {len(parts)} "
+                            "and attach them all")
+    if part is not None and not 1 <= part <= len(parts):
+        raise DeployerError(f"deployer-policy --for {purpose}: --part {part}: {where} has {len(parts)} part(s)")
+    click.echo(json.dumps(parts[(part or 1) - 1], indent=2))
 
 
 @cli.command()

@@ -228,3 +228,23 @@ def deployer_policy(purpose: Purpose, prepared: Prepared, run_target: RunTarget 
 def policy_size(document: dict[str, Any]) -> int:
     """Characters IAM counts against its size limits: the JSON without whitespace."""
     return len("".join(json.dumps(document).split()))
+
+
+def split_policy(document: dict[str, Any], limit: int = MANAGED_POLICY_CHARS) -> list[dict[str, Any]]:
+    """``document`` as few managed policies as its statements fit in (first fit, statement order kept).
+
+    A role holds up to 10 managed policies (20 by quota increase); what the parts allow together is exactly what the
+    document allows (every statement lands in one part; an explicit Deny in any attached policy applies to all).
+    ValueError if one statement alone is over ``limit``."""
+    parts: list[list[dict[str, Any]]] = []
+    for stmt in document["Statement"]:
+        if policy_size(policy(stmt)) > limit:
+            raise ValueError(f"statement {stmt.get('Sid', '?')} alone needs {policy_size(policy(stmt))} characters; "
+                             f"a managed policy holds {limit}")
+        for part in parts:
+            if policy_size(policy(*part, stmt)) <= limit:
+                part.append(stmt)
+                break
+        else:
+            parts.append([stmt])
+    return [policy(*part) for part in parts]

@@ -274,3 +274,54 @@ def test_each_command_assumes_the_role_of_its_credential(tmp_path):
     with pytest.raises(ConfigError, match=r"cn.json: aws.run_role_arn: arn:aws-cn:iam::333333333333:role/pipeline-runner is not in "
                                           r"partition aws of region us-east-2$"):
         prepare(tmp_path / "cn.json", "us-east-2", "fpac")
+
+
+def test_a_policy_too_big_for_one_managed_policy_is_split_into_parts_that_allow_the_same():
+    from deploy.common.deployer_policy import split_policy
+
+    prepared = _prepared("prod.json", "us-east-2")
+    fpac = deployer_policy("deploy", prepared, None)
+    assert split_policy(fpac) == [fpac], "a policy that fits stays whole"
+    # A longer project name makes every ARN longer: prod's deploy policy no longer fits one managed policy.
+    document = deployer_policy("deploy", second_project(prepared, "payments_reconciliation"), None)
+    assert policy_size(document) > MANAGED_POLICY_CHARS
+    parts = split_policy(document)
+    assert len(parts) == 2 and all(policy_size(p) <= MANAGED_POLICY_CHARS for p in parts)
+    assert [s for p in parts for s in p["Statement"]] == document["Statement"], "every statement once, in order"
+    with pytest.raises(ValueError, match=r"statement \w+ alone needs \d+ characters"):
+        split_policy(document, 100)
+
+
+def test_the_command_prints_parts_only_when_asked_and_says_how_many(tmp_path, monkeypatch):
+    """A copy of fpac under a longer name, in prod: its deploy policy is more than one managed policy holds."""
+    import shutil
+    import sys
+
+    from click.testing import CliRunner
+
+    from deploy.cli import cli
+    from deploy.common.projects import ENV_VAR, PROJECTS_DIR
+
+    shutil.copytree(PROJECTS_DIR / "fpac_pipeline", tmp_path / "projects" / "paymentsreconciliation_pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "projects"))
+    data = json.loads((CONFIG_DIR / "prod.json").read_text())
+    data["projects"]["paymentsreconciliation"] = {**data["projects"]["fpac"], "data_bucket": "acme-payrec-prod-data-{region}"}
+    (tmp_path / "prod.json").write_text(json.dumps(data))
+    args = ["deployer-policy", "--config", str(tmp_path / "prod.json"), "--region", "us-east-2",
+            "--project-type", "paymentsreconciliation"]
+    try:
+        refused = CliRunner().invoke(cli, args)
+        assert refused.exit_code == 1, refused.output
+        assert "more than one managed policy holds (6144)" in refused.stderr and "--part 1 to --part 2" in refused.stderr
+        parts = [CliRunner().invoke(cli, [*args, "--part", str(n)]) for n in (1, 2)]
+        assert [p.exit_code for p in parts] == [0, 0]
+        documents = [json.loads(p.stdout) for p in parts]
+        assert all(policy_size(d) <= MANAGED_POLICY_CHARS for d in documents)
+        sids = [s["Sid"] for d in documents for s in d["Statement"]]
+        assert len(sids) == len(set(sids)) and {"ManageLambda", "ManageRolesWithinBoundary", "NeverAssumePipelineRoles"} <= set(sids)
+        out_of_range = CliRunner().invoke(cli, [*args, "--part", "3"])
+        assert out_of_range.exit_code == 1 and "has 2 part(s)" in out_of_range.stderr
+    finally:
+        for name in [m for m in sys.modules if m.startswith("pipeline_deployer_projects")]:
+            del sys.modules[name]

@@ -13,7 +13,7 @@ from deploy.common.local_aws.extensions.lambda_invoke import extract_code, funct
 from deploy.common.local_aws.extensions.s3_notifications import add_event_bridge_element
 from deploy.common.local_aws.extensions.sfn_state_machines import same_definition
 from deploy.common.execution_watch import is_progress_event
-from deploy.common.local_aws.runtime import glue_launcher, s3_mirror
+from deploy.common.local_aws.runtime import glue_launcher, s3_staging, spark_settings, spark_worker
 
 from .support import make_zip
 
@@ -26,13 +26,23 @@ from .support import make_zip
     ("s3://", None),
 ])
 def test_parse_s3_uri(uri: str, expected: tuple[str, str] | None) -> None:
-    assert s3_mirror.parse_s3_uri(uri) == expected
+    assert s3_staging.parse_s3_uri(uri) == expected
 
 
-def test_plan_sync_uploads_new_and_changed_and_deletes_removed() -> None:
-    before = {"keep": "1", "change": "2", "gone": "3"}
-    after = {"keep": "1", "change": "9", "new": "4"}
-    assert s3_mirror.plan_sync(before, after) == (["change", "new"], ["gone"])
+@pytest.mark.parametrize(("key", "prefix"), [
+    ("landing/run_id=1/", "landing/run_id=1"), ("landing/run_id=1", "landing/run_id=1"),
+    ("incoming/x.csv", "incoming/x.csv"), ("landing/run_id=*/part-0", "landing"), ("a/b/c?", "a/b"),
+    ("*.csv", ""), ("", ""),
+])
+def test_listing_prefix_of_a_spark_path(key: str, prefix: str) -> None:
+    assert s3_staging.listing_prefix(key) == prefix
+
+
+def test_a_prefix_holds_itself_and_its_folder_only() -> None:
+    assert s3_staging.under("clean/run_id=1", "clean/run_id=1")
+    assert s3_staging.under("clean/run_id=1/part-0", "clean/run_id=1")
+    assert not s3_staging.under("clean/run_id=12/part-0", "clean/run_id=1")
+    assert s3_staging.under("anything", "")
 
 
 @pytest.mark.parametrize(("key", "artifact"), [
@@ -40,11 +50,11 @@ def test_plan_sync_uploads_new_and_changed_and_deletes_removed() -> None:
     ("out/part-0.csv", False), ("out/_SUCCESS", False), ("out/.hidden", False),
 ])
 def test_local_artifacts_are_not_uploaded(key: str, artifact: bool) -> None:
-    assert s3_mirror.is_local_artifact(key) is artifact
+    assert s3_staging.is_local_artifact(key) is artifact
 
 
 def test_strings_in_collects_path_arguments() -> None:
-    assert glue_launcher.strings_in(("s3://b/1", ["s3://b/2", 3], 4), {"path": "s3://c/x", "mode": "overwrite"}) == [
+    assert spark_worker.strings_in(("s3://b/1", ["s3://b/2", 3], 4), {"path": "s3://c/x", "mode": "overwrite"}) == [
         "s3://b/1", "s3://b/2", "s3://c/x"]
 
 
@@ -55,7 +65,7 @@ def test_describe_error_is_one_line() -> None:
 
 
 def test_hadoop_mapping_mounts_each_bucket_for_all_s3_schemes(tmp_path: Path) -> None:
-    settings = s3_mirror.hadoop_s3_mapping(["data", "art"], tmp_path)
+    settings = s3_staging.hadoop_s3_mapping(["data", "art"], tmp_path)
     overload = "org.apache.hadoop.fs.viewfs.ViewFileSystemOverloadScheme"
     assert {settings[f"fs.{s}.impl"] for s in ("s3", "s3a", "s3n")} == {overload}
     assert settings["fs.viewfs.mounttable.data.linkFallback"] == (tmp_path / "data").as_uri()
@@ -63,15 +73,19 @@ def test_hadoop_mapping_mounts_each_bucket_for_all_s3_schemes(tmp_path: Path) ->
     assert len(settings) == 5
 
 
-def test_s3_buckets_in_arguments() -> None:
-    argv = ["--JOB_NAME", "j", "--in", "s3://data/in/", "--lib", "s3a://art/x.py", "--again", "s3://data/o"]
-    assert s3_mirror.s3_buckets_in(argv) == ["data", "art"]
+def test_s3_uris_in_arguments() -> None:
+    argv = ["--JOB_NAME", "j", "--in", "s3://data/in/", "--lib", "s3a://art/x.py", "--again", "s3://data/in/"]
+    assert s3_staging.s3_uris_in(argv) == [("data", "in/"), ("art", "x.py")]
 
 
-def test_spark_defaults_include_the_mapping(tmp_path: Path) -> None:
-    defaults = glue_job_runs.spark_defaults(tmp_path, tmp_path / "s3", ["data"])
-    assert defaults["spark.hadoop.fs.viewfs.mounttable.data.linkFallback"] == (tmp_path / "s3" / "data").as_uri()
-    assert defaults["spark.driver.bindAddress"] == "127.0.0.1" and defaults["spark.ui.enabled"] == "false"
+def test_spark_settings_keep_spark_local_and_its_files_in_the_work_dir(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(spark_settings.ENV_DRIVER_MEMORY, raising=False)
+    conf = spark_settings.spark_conf(tmp_path)
+    assert conf["spark.driver.bindAddress"] == "127.0.0.1" and conf["spark.ui.enabled"] == "false"
+    assert conf["spark.driver.memory"] == "2g"
+    assert conf["spark.sql.warehouse.dir"] == str(tmp_path.resolve() / "spark-warehouse")
+    monkeypatch.setenv(spark_settings.ENV_DRIVER_MEMORY, "4g")
+    assert spark_settings.spark_conf(tmp_path)["spark.driver.memory"] == "4g"
 
 
 def test_script_arguments_put_job_name_first() -> None:

@@ -1,22 +1,28 @@
-"""Glue StartJobRun executes the deployed script with local PySpark.
+"""Glue StartJobRun executes the deployed script: Spark jobs on the server's warm Spark worker,
+Python shell jobs in a Python process of their own.
 
 moto 5.2.1 records a job run and reports it SUCCEEDED without running anything. We keep moto's run
 record (so GetJobRun/GetJobRuns/MaxConcurrentRuns work) but freeze its state machine and drive it
 ourselves from a background thread: RUNNING -> SUCCEEDED | FAILED | TIMEOUT. The thread downloads
-Command.ScriptLocation and every --extra-py-files object from the local S3, runs
-runtime/glue_launcher.py SCRIPT --JOB_NAME name --JOB_RUN_ID id --k v ... (DefaultArguments merged
-with the run's Arguments, as moto merges them) in a child process with PySpark, and records
-ErrorMessage from the script's exception (or the tail of stderr). Spark reads and writes s3:// paths through a per-run
-local mirror of the buckets (a Hadoop mount table in the run's spark-defaults.conf, see
-runtime/s3_mirror.py), synced back to S3 when the script ends. Output goes to CloudWatch Logs
-/aws-glue/jobs/output and /aws-glue/jobs/error (stream = run id) and to
-<state dir>/work/glue-runs/<job>/<run id>/.
+Command.ScriptLocation and every --extra-py-files object from the local S3 into
+<state dir>/work/glue-runs/<job>/<run id>/, and runs the script with --JOB_NAME name --JOB_RUN_ID id
+--k v ... (DefaultArguments merged with the run's Arguments, as moto merges them):
+- a Spark job (Command.Name glueetl or gluestreaming) on the Spark worker (spark_worker.py): one
+  long-lived process with one SparkSession, started on the first run, which runs scripts one at a
+  time; Spark reads and writes s3:// paths through runtime/s3_staging.py (only the prefixes the
+  job touches are copied, and what it writes is uploaded when it ends);
+- any other job (pythonshell) as `python runtime/glue_launcher.py SCRIPT ARGS` (no Spark; boto3
+  reaches the local S3 directly).
+ErrorMessage comes from the script's exception (or the tail of stderr). Output goes to CloudWatch
+Logs /aws-glue/jobs/output and /aws-glue/jobs/error (stream = run id) and to the run's folder.
 Not emulated: --additional-python-modules, connections, bookmarks, worker sizing, GlueContext/awsglue.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
 import sys
 import threading
 import time
@@ -27,35 +33,21 @@ import boto3
 from moto.core.utils import utcnow
 from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
 
-from deploy.common.local_aws.extensions.child_env import SPARK_PASSTHROUGH, child_env
+from deploy.common.local_aws.extensions.child_env import child_env
 from deploy.common.local_aws.extensions.context import DUMMY_CREDENTIALS, get_context
 from deploy.common.local_aws.extensions.patching import wrap_method
 from deploy.common.local_aws.extensions.processes import read_outcome, run_tracked
-from deploy.common.local_aws.runtime.s3_mirror import hadoop_s3_mapping, parse_s3_uri
+from deploy.common.local_aws.extensions.spark_worker import get_worker
+from deploy.common.local_aws.runtime.s3_staging import parse_s3_uri
 
 LOG = logging.getLogger("local_aws.glue")
 LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "glue_launcher.py"
+SPARK_COMMANDS = ("glueetl", "gluestreaming")
 DEFAULT_TIMEOUT_MINUTES = 2880
 ERROR_TAIL_CHARS = 2000
 LOG_GROUP_OUTPUT = "/aws-glue/jobs/output"
 LOG_GROUP_ERROR = "/aws-glue/jobs/error"
-
-# Local Spark: loopback only, no UI, few shuffle partitions (tiny data), quiet logs.
-SPARK_DEFAULTS = {
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
-    "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.ui.showConsoleProgress": "false",
-}
-LOG4J2 = """rootLogger.level = warn
-rootLogger.appenderRef.stdout.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
-"""
+_code_lock = threading.Lock()
 
 
 def script_arguments(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str]:
@@ -93,18 +85,6 @@ def _download(s3: Any, uri: str, target_dir: Path, what: str) -> Path:
     return target
 
 
-def spark_defaults(run_dir: Path, mirror_root: Path, buckets: list[str]) -> dict[str, str]:
-    """spark-defaults.conf for a run: local settings plus s3:// served from the run's mirror."""
-    mapping = {f"spark.hadoop.{k}": v for k, v in hadoop_s3_mapping(buckets, mirror_root).items()}
-    return {**SPARK_DEFAULTS, "spark.sql.warehouse.dir": str(run_dir / "spark-warehouse"), **mapping}
-
-
-def _write_spark_conf(conf_dir: Path, defaults: dict[str, str]) -> None:
-    conf_dir.mkdir(parents=True, exist_ok=True)
-    (conf_dir / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
-    (conf_dir / "log4j2.properties").write_text(LOG4J2)
-
-
 def _finish(run: FakeJobRun, state: str, error: str | None, started: float) -> None:
     run.error_message = error  # type: ignore[attr-defined]
     run.completed_on = utcnow()
@@ -128,6 +108,28 @@ def _save_logs(backend: GlueBackend, run_id: str, stdout: bytes, stderr: bytes) 
         LOG.warning("could not write CloudWatch logs for Glue run %s: %s", run_id, exc)
 
 
+def _python_files(s3: Any, uris: list[str], download_dir: Path, code_root: Path) -> list[str]:
+    """sys.path entries for the --extra-py-files: a folder per version of the code (content hash), so
+    that the Spark worker's Python workers (UDFs) see the same path, and are reused, while the code
+    stays the same; a new version gets a folder, and workers, of its own."""
+    if not uris:
+        return []
+    files = [_download(s3, uri, download_dir, "--extra-py-files") for uri in uris]
+    digest = hashlib.sha256()
+    for path in sorted(set(files)):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    folder = code_root / digest.hexdigest()[:20]
+    with _code_lock:
+        if not folder.is_dir():
+            staging = code_root / f".{folder.name}.tmp"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(download_dir, staging)
+            staging.rename(folder)
+    shutil.rmtree(download_dir, ignore_errors=True)
+    entries = [str(folder / f.name) if f.suffix in (".zip", ".egg", ".whl") else str(folder) for f in files]
+    return list(dict.fromkeys(entries))
+
+
 def execute_run(backend: GlueBackend, job: FakeJob, run: FakeJobRun) -> None:
     """Run the job's script to completion and record the outcome on the run (background thread)."""
     ctx = get_context()
@@ -138,45 +140,67 @@ def execute_run(backend: GlueBackend, job: FakeJob, run: FakeJobRun) -> None:
         s3 = boto3.client("s3", endpoint_url=ctx.endpoint, region_name=backend.region_name,
                           aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                           aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-        script = _download(s3, (job.command or {}).get("ScriptLocation", ""), run_dir / "script",
-                           "Command.ScriptLocation")
-        py_paths = []
-        for uri in extra_py_files(arguments):
-            local = _download(s3, uri, run_dir / "py-files", "--extra-py-files")
-            py_paths.append(str(local) if local.suffix in (".zip", ".egg", ".whl") else str(local.parent))
-        buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-        _write_spark_conf(run_dir / "spark-conf", spark_defaults(run_dir, run_dir / "s3", buckets))
-        env = child_env(
-            endpoint=ctx.endpoint,
-            region=backend.region_name,
-            passthrough=SPARK_PASSTHROUGH,
-            extra={
-                "PYTHONPATH": ":".join(dict.fromkeys(py_paths)),
-                "PYSPARK_PYTHON": sys.executable,
-                "PYSPARK_DRIVER_PYTHON": sys.executable,
-                "SPARK_CONF_DIR": str(run_dir / "spark-conf"),
-                "SPARK_LOCAL_IP": "127.0.0.1",
-                "LOCAL_AWS_S3_MIRROR": str(run_dir / "s3"),
-                "LOCAL_AWS_RESULT_PATH": str(run_dir / "result.json"),
-            },
-        )
+        command = job.command or {}
+        script = _download(s3, command.get("ScriptLocation", ""), run_dir / "script", "Command.ScriptLocation")
+        py_paths = _python_files(s3, extra_py_files(arguments), run_dir / "py-files", ctx.work_dir / "glue-code")
+        argv = script_arguments(job.name, run.job_run_id, arguments)
         minutes = run.timeout or job.timeout or DEFAULT_TIMEOUT_MINUTES
         LOG.info("Glue run %s of %s: starting %s", run.job_run_id, job.name, script.name)
-        proc = run_tracked([sys.executable, str(LAUNCHER), str(script), *script_arguments(job.name, run.job_run_id, arguments)],
-                           env=env, cwd=run_dir, timeout=float(minutes) * 60,
-                           stdout_path=run_dir / "stdout.log", stderr_path=run_dir / "stderr.log")
-        _save_logs(backend, run.job_run_id, proc.stdout, proc.stderr)
-        outcome = read_outcome(run_dir / "result.json")
-        if proc.timed_out:
-            _finish(run, "TIMEOUT", f"Job run timed out after {minutes} minutes", started)
-        elif proc.returncode == 0 and outcome and outcome.get("ok"):
-            _finish(run, "SUCCEEDED", None, started)
+        if command.get("Name", "glueetl") in SPARK_COMMANDS:
+            state, error = _run_on_spark_worker(s3, backend, run, script, argv, py_paths, run_dir, minutes)
         else:
-            _finish(run, "FAILED", error_message(outcome, proc.stderr, proc.returncode), started)
+            state, error = _run_python_shell(backend, run, script, argv, py_paths, run_dir, minutes)
+        _finish(run, state, error, started)
     except Exception as exc:  # noqa: BLE001 - anything that stops the run fails it, with the reason
         LOG.exception("Glue run %s of %s could not run", run.job_run_id, job.name)
         _finish(run, "FAILED", str(exc), started)
     LOG.info("Glue run %s of %s: %s %s", run.job_run_id, job.name, run.status, run.error_message or "")
+
+
+def _timed_out(minutes: float) -> str:
+    return f"Job run timed out after {minutes} minutes"
+
+
+def _run_on_spark_worker(s3: Any, backend: GlueBackend, run: FakeJobRun, script: Path, argv: list[str],
+                         py_paths: list[str], run_dir: Path, minutes: float) -> tuple[str, str | None]:
+    ctx = get_context()
+    for name in ("stdout.log", "stderr.log"):
+        (run_dir / name).write_bytes(b"")
+    request = {
+        "run_id": run.job_run_id,
+        "script": str(script),
+        "argv": argv,
+        "py_paths": py_paths,
+        "run_dir": str(run_dir),
+        "env": child_env(endpoint=ctx.endpoint, region=backend.region_name),
+        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
+    }
+    result = get_worker(ctx.work_dir / "spark-worker").run(
+        request, endpoint=ctx.endpoint, region=backend.region_name, timeout=float(minutes) * 60)
+    stdout, stderr = ((run_dir / name).read_bytes() for name in ("stdout.log", "stderr.log"))
+    _save_logs(backend, run.job_run_id, stdout, stderr)
+    if result.timed_out:
+        return "TIMEOUT", _timed_out(minutes)
+    if result.ok:
+        return "SUCCEEDED", None
+    return "FAILED", result.error or error_message(None, stderr, None)
+
+
+def _run_python_shell(backend: GlueBackend, run: FakeJobRun, script: Path, argv: list[str], py_paths: list[str],
+                      run_dir: Path, minutes: float) -> tuple[str, str | None]:
+    ctx = get_context()
+    env = child_env(endpoint=ctx.endpoint, region=backend.region_name,
+                    extra={"PYTHONPATH": ":".join(py_paths), "LOCAL_AWS_RESULT_PATH": str(run_dir / "result.json")})
+    proc = run_tracked([sys.executable, str(LAUNCHER), str(script), *argv], env=env, cwd=run_dir,
+                       timeout=float(minutes) * 60,
+                       stdout_path=run_dir / "stdout.log", stderr_path=run_dir / "stderr.log")
+    _save_logs(backend, run.job_run_id, proc.stdout, proc.stderr)
+    outcome = read_outcome(run_dir / "result.json")
+    if proc.timed_out:
+        return "TIMEOUT", _timed_out(minutes)
+    if proc.returncode == 0 and outcome and outcome.get("ok"):
+        return "SUCCEEDED", None
+    return "FAILED", error_message(outcome, proc.stderr, proc.returncode)
 
 
 def _start_job_run(original: Any, self: GlueBackend, name: str, *args: Any, **kwargs: Any) -> str:

@@ -1,4 +1,5 @@
-"""Child processes started for Lambda invocations and Glue runs, so the server can end them when it stops."""
+"""Child processes started for Lambda invocations and Glue runs (and the long-lived Spark worker), so
+the server can end them when it stops."""
 
 from __future__ import annotations
 
@@ -68,6 +69,26 @@ def run_tracked(
     if stderr_path:
         stderr = stderr_path.read_bytes()
     return ProcessResult(None if timed_out else proc.returncode, stdout or b"", stderr or b"", timed_out)
+
+
+def track(proc: subprocess.Popen) -> None:
+    """Have terminate_all() end a long-lived child (started in its own process group) with the server."""
+    with _lock:
+        _running.add(proc)
+
+
+def untrack(proc: subprocess.Popen) -> None:
+    with _lock:
+        _running.discard(proc)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the child's process group (it and what it started, e.g. a JVM) and reap it."""
+    _kill_group(proc)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def read_outcome(path: Path) -> dict[str, Any] | None:

@@ -85,12 +85,32 @@ def _download(s3: Any, uri: str, target_dir: Path, what: str) -> Path:
     return target
 
 
+# Bumped (and waiters woken) each time a run ends, so a .sync task notices at once instead of on its next poll.
+_ended = threading.Condition()
+_ended_count = 0
+
+
+def runs_ended() -> int:
+    """How many runs have ended so far (read it before checking a run, then wait_for_run_end(it))."""
+    return _ended_count
+
+
+def wait_for_run_end(seen: int, timeout: float) -> None:
+    """Return when a run has ended since runs_ended() was `seen`, or after timeout seconds."""
+    with _ended:
+        _ended.wait_for(lambda: _ended_count != seen, timeout)
+
+
 def _finish(run: FakeJobRun, state: str, error: str | None, started: float) -> None:
+    global _ended_count
     run.error_message = error  # type: ignore[attr-defined]
     run.completed_on = utcnow()
     run.modified_on = run.completed_on
     run.execution_seconds = int(time.monotonic() - started)  # type: ignore[attr-defined]
     run.status = state
+    with _ended:
+        _ended_count += 1
+        _ended.notify_all()
 
 
 def _save_logs(backend: GlueBackend, run_id: str, stdout: bytes, stderr: bytes) -> None:

@@ -5,6 +5,8 @@ not support .waitForTaskToken, so the endpoint is None and the task dies with
 "'NoneType' object has no attribute 'interrupt_all'". We give the Glue service its own integration
 step: start the run (done before this by moto), then poll GetJobRun until it ends, using moto's own
 sync resolver (a FAILED/TIMEOUT/ERROR run raises States.TaskFailed with the job run as the cause).
+Between polls it waits for a local run to end (glue_job_runs.wait_for_run_end), at most moto's 0.5 s,
+so the task moves on as soon as its run ends.
 The GetJobRun result becomes the task output with its timestamps as epoch milliseconds, as AWS
 gives them (moto would keep datetime objects, and DescribeExecution then fails with HTTP 500).
 """
@@ -15,9 +17,14 @@ import datetime
 from typing import Any
 
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    _DELAY_SECONDS_SYNC_CONDITION_CHECK,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
     StateTaskServiceGlue,
 )
+
+from deploy.common.local_aws.extensions.glue_job_runs import runs_ended, wait_for_run_end
 
 
 def json_safe(value: Any) -> Any:
@@ -53,9 +60,13 @@ def _eval_integration_pattern(
         normalised_parameters=normalised_parameters,
         state_credentials=state_credentials,
     )
-    outcome = self._eval_sync(
-        env=env, sync_resolver=resolver, timeout_seconds=None, callback_endpoint=None, heartbeat_endpoint=None
-    )
+    outcome = None
+    while env.is_running():
+        seen = runs_ended()
+        outcome = resolver()
+        if outcome:
+            break
+        wait_for_run_end(seen, _DELAY_SECONDS_SYNC_CONDITION_CHECK)
     env.stack.append(json_safe(outcome))
 
 

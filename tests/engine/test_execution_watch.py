@@ -174,3 +174,20 @@ def _cumulative(values: list[float]) -> list[float]:
         total += v
         out.append(total)
     return out
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ({"endpoint_url": "http://127.0.0.1:4566"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
+    ({"endpoint_url": "http://localhost:5000"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
+    ({"endpoint_url": "http://[::1]:5000"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
+    ({"local": True, "endpoint_url": "http://127.0.0.1:1"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
+    ({}, {}),  # AWS: the default back-off
+    ({"endpoint_url": "https://states.us-east-2.amazonaws.com"}, {}),
+])
+def test_runs_on_the_local_aws_poll_without_backing_off(target, expected):
+    from types import SimpleNamespace
+
+    from deploy.common.aws_common import AwsTarget
+    from deploy.common.pipeline_run import poll_settings
+
+    assert poll_settings(SimpleNamespace(target=AwsTarget(region="us-east-2", **target))) == expected

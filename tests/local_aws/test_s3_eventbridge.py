@@ -76,3 +76,16 @@ def test_other_prefix_or_disabled_rule_starts_nothing(trigger: dict[str, Any]) -
     with pytest.raises(TimeoutError, match="no execution of .*echo started after"):
         wait_for_execution(trigger["sfn"], trigger["machine"], started_after=time.time() - 5, timeout=0.5,
                            poll_interval=0.1)
+
+
+def test_a_multipart_upload_is_one_event(trigger: dict[str, Any]) -> None:
+    """boto3 uploads files over 8 MB in parts; AWS sends one Object Created event when they are put together."""
+    s3 = trigger["s3"]
+    upload = s3.create_multipart_upload(Bucket="landing", Key="incoming/big.csv")["UploadId"]
+    part = s3.upload_part(Bucket="landing", Key="incoming/big.csv", UploadId=upload, PartNumber=1, Body=b"a,b\n1,2\n")
+    s3.complete_multipart_upload(Bucket="landing", Key="incoming/big.csv", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    executions = trigger["sfn"].list_executions(stateMachineArn=trigger["machine"])["executions"]
+    assert len(executions) == 1
+    event = json.loads(trigger["sfn"].describe_execution(executionArn=executions[0]["executionArn"])["input"])
+    assert event["detail"]["object"]["key"] == "incoming/big.csv" and event["detail"]["object"]["size"] == 8

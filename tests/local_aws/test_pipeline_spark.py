@@ -1,5 +1,5 @@
-"""End to end, the one Spark run of this suite: an upload triggers a state machine that calls a Lambda
-and a PySpark Glue job (.sync) which reads and writes s3:// paths through the local mirror."""
+"""End to end: an upload triggers a state machine that calls a Lambda and a PySpark Glue job (.sync),
+which reads and writes s3:// paths through the prefixes the Spark worker stages for it."""
 
 from __future__ import annotations
 

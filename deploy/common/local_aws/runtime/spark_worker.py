@@ -391,6 +391,15 @@ class Worker:
             # a "cancel" for a run that has ended already is dropped
 
 
+def _exit_with_parent() -> None:
+    """End (and so end the JVM, which exits when our pipe to it closes) if the server dies without killing us."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(3)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="The local AWS's Spark worker (started by the server).")
     parser.add_argument("--fd", type=int, required=True)
@@ -398,6 +407,7 @@ def main() -> int:
     parser.add_argument("--log", type=Path, required=True)
     args = parser.parse_args()
     conn = Connection(args.fd)
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     args.work.mkdir(parents=True, exist_ok=True)
     try:
         worker = Worker(args.work.resolve(), args.log)

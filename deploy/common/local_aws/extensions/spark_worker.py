@@ -56,6 +56,7 @@ class SparkWorker:
         self._conn: Connection | None = None
         self.starts = 0  # how many worker processes were started (tests)
         self.cancel_grace = CANCEL_GRACE_SECONDS
+        self._log_start = 0  # where the current worker's lines start in the log
 
     @property
     def pid(self) -> int | None:
@@ -125,7 +126,7 @@ class SparkWorker:
     def _log_tail(self) -> str:
         try:
             with open(self.log_path, "rb") as log:
-                log.seek(max(getattr(self, "_log_start", 0), log.seek(0, 2) - LOG_TAIL_CHARS))
+                log.seek(max(self._log_start, log.seek(0, 2) - LOG_TAIL_CHARS))
                 return log.read().decode("utf-8", errors="replace").strip() or f"see {self.log_path}"
         except OSError:
             return f"see {self.log_path}"

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from deploy.common.aws_common import AwsTarget  # noqa: E402
-from deploy.common.deployment import connect, prepare  # noqa: E402
+from deploy.common.preparation import connect, prepare  # noqa: E402
 from deploy.common.local_aws.manager import spawn_server  # noqa: E402
 from deploy.common.local_aws.realism.settings import ENV_VAR  # noqa: E402
 from deploy.common.pipeline_run import run_pipeline  # noqa: E402

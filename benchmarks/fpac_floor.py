@@ -24,7 +24,7 @@ GLUE = REPO / "deploy" / "projects" / "fpac_pipeline" / "glue"
 sys.path[:0] = [str(GLUE / f) for f in ("shared", "landingFiles", "cleaningFiles", "finalFiles")]
 sys.path.insert(0, str(REPO))
 
-from deploy.common.local_aws.runtime.spark_settings import spark_conf  # noqa: E402
+from deploy.local_aws.runtime.spark_settings import spark_conf  # noqa: E402
 
 
 def one_pass(source: Path, lake: Path, run_id: str) -> dict[str, int]:

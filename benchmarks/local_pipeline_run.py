@@ -43,8 +43,8 @@ sys.path.insert(0, str(REPO))
 
 from deploy.common.aws_common import AwsTarget  # noqa: E402
 from deploy.common.preparation import connect, prepare  # noqa: E402
-from deploy.common.local_aws.manager import spawn_server  # noqa: E402
-from deploy.common.local_aws.realism.settings import ENV_VAR  # noqa: E402
+from deploy.local_aws.manager import spawn_server  # noqa: E402
+from deploy.local_aws.realism.settings import ENV_VAR  # noqa: E402
 from deploy.common.pipeline_run import run_pipeline  # noqa: E402
 from deploy.common.projects import load_project  # noqa: E402
 

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.common.aws_common import AwsTarget, CallLog  # noqa: E402
 from deploy.common.preparation import connect, prepare  # noqa: E402
-from deploy.common.local_aws.admin import get_realism, reset_local_aws  # noqa: E402
-from deploy.common.local_aws.manager import spawn_server  # noqa: E402
-from deploy.common.local_aws.realism.settings import ENV_VAR  # noqa: E402
+from deploy.local_aws.admin import get_realism, reset_local_aws  # noqa: E402
+from deploy.local_aws.manager import spawn_server  # noqa: E402
+from deploy.local_aws.realism.settings import ENV_VAR  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "config" / "local.json"
 

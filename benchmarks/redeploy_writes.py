@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.common.aws_common import AwsTarget, CallLog  # noqa: E402
 from deploy.common.preparation import connect, prepare  # noqa: E402
-from deploy.common.local_aws.manager import spawn_server  # noqa: E402
+from deploy.local_aws.manager import spawn_server  # noqa: E402
 from deploy.projects.fpac_pipeline import deploy as fpac  # noqa: E402
 
 CHALICE_NOOP_WRITES = 10  # measured by benchmarks/chalice_noop_writes.sh: Chalice's no-op redeploy of 3 functions

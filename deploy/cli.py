@@ -29,7 +29,7 @@ CONFIG_HELP = "Environment config file, e.g. config/dev.json (relative paths are
 # Commands that live with their subsystem: imported only when named, so ``--help`` and ``validate`` never load
 # Flask, waitress, requests or moto. name -> (module, attribute, the one-line help ``--help`` shows).
 LAZY_COMMANDS = {
-    "local": ("deploy.common.local_aws.commands", "local", "The embedded local AWS (moto server plus our extensions), the endpoint config/local.json deploys to."),
+    "local": ("deploy.local_aws.commands", "local", "The embedded local AWS (moto server plus our extensions), the endpoint config/local.json deploys to."),
     "route": ("deploy.delivery.cli", "route", "Decide which environment a git event deploys to, and print why."),
     "webhook": ("deploy.delivery.cli", "webhook", "The Bitbucket webhook receiver that triggers Jenkins."),
 }

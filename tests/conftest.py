@@ -60,8 +60,8 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of one local AWS server for the session (realism on, short delays), in its own temp state dir."""
     import json
 
-    from deploy.common.local_aws.manager import spawn_server
-    from deploy.common.local_aws.realism.settings import ENV_VAR
+    from deploy.local_aws.manager import spawn_server
+    from deploy.local_aws.realism.settings import ENV_VAR
 
     state_dir: Path = tmp_path_factory.mktemp("local-aws")
     handle = spawn_server(state_dir, detach=False, exit_with_pid=os.getpid(),
@@ -75,7 +75,7 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def clean_aws_endpoint(aws_endpoint: str) -> str:
     """The session's local AWS, emptied before this test (moto reset, our config re-applied)."""
-    from deploy.common.local_aws.admin import reset_local_aws
+    from deploy.local_aws.admin import reset_local_aws
 
     reset_local_aws(aws_endpoint)
     return aws_endpoint
@@ -84,7 +84,7 @@ def clean_aws_endpoint(aws_endpoint: str) -> str:
 @pytest.fixture
 def realism(aws_endpoint: str) -> Iterator[Callable[..., dict[str, Any]]]:
     """Change the server's realism settings for one test: realism(iam_propagation_seconds=3); restored after."""
-    from deploy.common.local_aws.admin import set_realism
+    from deploy.local_aws.admin import set_realism
 
     yield lambda **overrides: set_realism(aws_endpoint, overrides)
     set_realism(aws_endpoint, {}, from_defaults=True)

@@ -50,7 +50,7 @@ def input_key(target: RunTarget, path: Path, now: dt.datetime) -> str:
 
 
 def poll_settings(clients: AwsClients) -> dict[str, float]:
-    """How often to poll Step Functions. On AWS the polls back off to executions.MAX_POLL_SECONDS
+    """How often to poll Step Functions. On AWS the polls back off to execution_watch.MAX_POLL_SECONDS
     (the read quotas are the account's); the local AWS has no one else to leave them to, so the
     follower keeps the first interval and sees the end of a run within half a second."""
     target = clients.target

@@ -238,7 +238,7 @@ def aws_target(prepared: Prepared, credential: Credential = "deploy") -> AwsTarg
     aws = prepared.config.aws
     endpoint = aws.endpoint
     if prepared.config.is_local:
-        from .local_aws.manager import ensure_running  # only local mode needs moto installed
+        from ..local_aws.manager import ensure_running  # only local mode needs moto installed
 
         endpoint = ensure_running()
     return AwsTarget(region=prepared.region, endpoint_url=endpoint, profile=aws.profile, assume_role_arn=role_for(aws, credential),

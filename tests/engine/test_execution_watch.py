@@ -177,10 +177,10 @@ def _cumulative(values: list[float]) -> list[float]:
 
 
 @pytest.mark.parametrize(("target", "expected"), [
-    ({"endpoint_url": "http://127.0.0.1:4566"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
-    ({"endpoint_url": "http://localhost:5000"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
-    ({"endpoint_url": "http://[::1]:5000"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
-    ({"local": True, "endpoint_url": "http://127.0.0.1:1"}, {"max_poll_interval": executions.DEFAULT_POLL_SECONDS}),
+    ({"endpoint_url": "http://127.0.0.1:4566"}, {"max_poll_interval": execution_watch.DEFAULT_POLL_SECONDS}),
+    ({"endpoint_url": "http://localhost:5000"}, {"max_poll_interval": execution_watch.DEFAULT_POLL_SECONDS}),
+    ({"endpoint_url": "http://[::1]:5000"}, {"max_poll_interval": execution_watch.DEFAULT_POLL_SECONDS}),
+    ({"local": True, "endpoint_url": "http://127.0.0.1:1"}, {"max_poll_interval": execution_watch.DEFAULT_POLL_SECONDS}),
     ({}, {}),  # AWS: the default back-off
     ({"endpoint_url": "https://states.us-east-2.amazonaws.com"}, {}),
 ])

@@ -14,7 +14,7 @@ def _realism_off_for_extension_tests(request: pytest.FixtureRequest) -> Iterator
     if getattr(request.module, "REALISM_ON", False) or "aws_endpoint" not in request.fixturenames:
         yield
         return
-    from deploy.common.local_aws.admin import set_realism
+    from deploy.local_aws.admin import set_realism
 
     endpoint = request.getfixturevalue("aws_endpoint")
     set_realism(endpoint, {"enabled": False})

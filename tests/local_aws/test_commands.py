@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from deploy.common.local_aws import manager
-from deploy.common.local_aws.commands import local
+from deploy.local_aws import manager
+from deploy.local_aws.commands import local
 
 
 def test_start_status_stop_cycle(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_start_status_stop_cycle(tmp_path: Path) -> None:
 
 
 def test_start_sets_the_realism_of_the_running_server(tmp_path: Path) -> None:
-    from deploy.common.local_aws.admin import get_realism
+    from deploy.local_aws.admin import get_realism
 
     runner = CliRunner()
     args = ["--state-dir", str(tmp_path)]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.common.local_aws import manager
-from deploy.common.local_aws.admin import LocalAwsError, health
+from deploy.local_aws import manager
+from deploy.local_aws.admin import LocalAwsError, health
 
 
 def _dead_pid() -> int:
@@ -68,7 +68,7 @@ def test_corrupt_state_file_counts_as_not_running(tmp_path: Path) -> None:
 
 
 def test_failed_start_names_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manager, "SERVER_MODULE", "deploy.common.local_aws.no_such_module")
+    monkeypatch.setattr(manager, "SERVER_MODULE", "deploy.local_aws.no_such_module")
     with pytest.raises(LocalAwsError, match="exited with code 1 while starting; see .*server.log"):
         manager.ensure_running(tmp_path, timeout=20)
     assert "No module named" in (tmp_path / manager.LOG_FILE).read_text()

@@ -12,8 +12,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from deploy.common.local_aws.admin import LocalAwsError, get_realism, set_realism
-from deploy.common.local_aws.realism.settings import OFF, RealismSettings, from_environment
+from deploy.local_aws.admin import LocalAwsError, get_realism, set_realism
+from deploy.local_aws.realism.settings import OFF, RealismSettings, from_environment
 
 from .support import create_bucket, make_zip, wait_until
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deploy.common.local_aws.runtime.s3_staging import S3Staging
+from deploy.local_aws.runtime.s3_staging import S3Staging
 
 from .support import create_bucket
 

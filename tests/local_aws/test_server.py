@@ -7,7 +7,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from deploy.common.local_aws.admin import health, reset_local_aws
+from deploy.local_aws.admin import health, reset_local_aws
 from .support import create_role, make_zip
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deploy.common.local_aws.extensions.spark_worker import SparkWorker
+from deploy.local_aws.extensions.spark_worker import SparkWorker
 
 from .support import create_bucket, create_role, wait_for_job_run
 

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from deploy.common.local_aws.extensions import events_targets, glue_api, glue_job_runs, sfn_glue_sync
-from deploy.common.local_aws.extensions.lambda_invoke import extract_code, function_error_payload
-from deploy.common.local_aws.extensions.s3_notifications import add_event_bridge_element
-from deploy.common.local_aws.extensions.sfn_state_machines import same_definition
+from deploy.local_aws.extensions import events_targets, glue_api, glue_job_runs, sfn_glue_sync
+from deploy.local_aws.extensions.lambda_invoke import extract_code, function_error_payload
+from deploy.local_aws.extensions.s3_notifications import add_event_bridge_element
+from deploy.local_aws.extensions.sfn_state_machines import same_definition
 from deploy.common.execution_watch import is_progress_event
-from deploy.common.local_aws.runtime import glue_launcher, s3_staging, spark_settings, spark_worker
+from deploy.local_aws.runtime import glue_launcher, s3_staging, spark_settings, spark_worker
 
 from .support import make_zip
 
@@ -174,7 +174,7 @@ def test_progress_events() -> None:
 
 
 def test_lambda_bootstrap_error_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from deploy.common.local_aws.runtime import lambda_bootstrap as boot
+    from deploy.local_aws.runtime import lambda_bootstrap as boot
 
     (tmp_path / "mod_ok.py").write_text("def h(e, c):\n    return {'n': e['n'] + 1}\n"
                                         "def bad(e, c):\n    return object()\n")

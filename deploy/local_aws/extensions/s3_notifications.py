@@ -17,7 +17,7 @@ from typing import Any
 from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 _CLOSE = "</NotificationConfiguration>"
 

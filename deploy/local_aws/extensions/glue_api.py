@@ -11,7 +11,7 @@ from moto.glue.exceptions import CrawlerRunningException
 from moto.glue.models import FakeCrawler, FakeJob, GlueBackend
 from moto.glue.responses import GlueResponse
 
-from deploy.common.local_aws.extensions.patching import add_method, wrap_method
+from deploy.local_aws.extensions.patching import add_method, wrap_method
 
 # JobUpdate field -> FakeJob attribute. AWS: "The previous job definition is completely overwritten
 # by this information", so a field missing from JobUpdate is cleared, not kept.

@@ -30,9 +30,9 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from deploy.common.local_aws.extensions.child_env import child_env
-from deploy.common.local_aws.extensions.context import get_context
-from deploy.common.local_aws.extensions.processes import read_outcome, run_tracked
+from deploy.local_aws.extensions.child_env import child_env
+from deploy.local_aws.extensions.context import get_context
+from deploy.local_aws.extensions.processes import read_outcome, run_tracked
 
 LOG = logging.getLogger("local_aws.lambda")
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "runtime" / "lambda_bootstrap.py"

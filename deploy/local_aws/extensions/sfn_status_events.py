@@ -15,7 +15,7 @@ from typing import Any
 
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 LOG = logging.getLogger("local_aws.sfn_events")
 DETAIL_TYPE = "Step Functions Execution Status Change"

@@ -33,12 +33,12 @@ import boto3
 from moto.core.utils import utcnow
 from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
 
-from deploy.common.local_aws.extensions.child_env import child_env
-from deploy.common.local_aws.extensions.context import DUMMY_CREDENTIALS, get_context
-from deploy.common.local_aws.extensions.patching import wrap_method
-from deploy.common.local_aws.extensions.processes import read_outcome, run_tracked
-from deploy.common.local_aws.extensions.spark_worker import get_worker
-from deploy.common.local_aws.runtime.s3_staging import parse_s3_uri
+from deploy.local_aws.extensions.child_env import child_env
+from deploy.local_aws.extensions.context import DUMMY_CREDENTIALS, get_context
+from deploy.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.processes import read_outcome, run_tracked
+from deploy.local_aws.extensions.spark_worker import get_worker
+from deploy.local_aws.runtime.s3_staging import parse_s3_uri
 
 LOG = logging.getLogger("local_aws.glue")
 LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "glue_launcher.py"

@@ -23,7 +23,7 @@ from moto.stepfunctions.exceptions import StateMachineDoesNotExist
 from moto.stepfunctions.models import StateMachineInstance, StepFunctionBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 
 class StateMachineAlreadyExists(AWSError):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from deploy.common.local_aws.admin import LocalAwsError, set_realism
-from deploy.common.local_aws.manager import ensure_running, status, stop
+from deploy.local_aws.admin import LocalAwsError, set_realism
+from deploy.local_aws.manager import ensure_running, status, stop
 
 _STATE_DIR = click.option(
     "--state-dir",

@@ -3,7 +3,7 @@
 Importing this package never imports moto; only the server process does (see server.py).
 """
 
-from deploy.common.local_aws.admin import (
+from deploy.local_aws.admin import (
     LOCAL_MOTO_CONFIG,
     LocalAwsError,
     apply_moto_config,
@@ -11,7 +11,7 @@ from deploy.common.local_aws.admin import (
     reset_local_aws,
 )
 from deploy.common.execution_watch import follow_execution, wait_for_execution
-from deploy.common.local_aws.manager import (
+from deploy.local_aws.manager import (
     default_state_dir,
     ensure_running,
     status,

@@ -24,7 +24,7 @@ from moto.events.models import Rule
 from moto.events.utils import _BASE_EVENT_MESSAGE, EventTemplateParser
 from moto.utilities.arns import parse_arn
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 LOG = logging.getLogger("local_aws.events")
 

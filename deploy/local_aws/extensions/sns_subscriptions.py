@@ -21,7 +21,7 @@ from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend, Subscription
 from moto.sns.responses import SNSResponse
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 LOG = logging.getLogger("local_aws.sns")
 CONFIRMED_BY_THEIR_OWNER = frozenset({"email", "email-json", "http", "https"})

@@ -24,9 +24,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from deploy.common.local_aws.extensions.child_env import SPARK_PASSTHROUGH, child_env
-from deploy.common.local_aws.extensions.processes import kill_group, track, untrack
-from deploy.common.local_aws.runtime.spark_settings import ENV_DRIVER_MEMORY, LOG4J2
+from deploy.local_aws.extensions.child_env import SPARK_PASSTHROUGH, child_env
+from deploy.local_aws.extensions.processes import kill_group, track, untrack
+from deploy.local_aws.runtime.spark_settings import ENV_DRIVER_MEMORY, LOG4J2
 
 LOG = logging.getLogger("local_aws.spark_worker")
 WORKER_SCRIPT = Path(__file__).resolve().parent.parent / "runtime" / "spark_worker.py"

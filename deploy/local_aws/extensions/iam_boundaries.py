@@ -15,7 +15,7 @@ from typing import Any
 from moto.iam.exceptions import DeleteConflictException, NoSuchEntity
 from moto.iam.models import IAMBackend
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 
 def _check_boundary(backend: IAMBackend, arn: str | None) -> None:

@@ -20,16 +20,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from deploy.common.local_aws.admin import LocalAwsError, health
+from deploy.local_aws.admin import LocalAwsError, health
 
 ENV_STATE_DIR = "PIPELINE_DEPLOYER_LOCAL_DIR"
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
 LOCK_FILE = "server.lock"
-SERVER_MODULE = "deploy.common.local_aws.server"
+SERVER_MODULE = "deploy.local_aws.server"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_state_dir() -> Path:

@@ -1,6 +1,6 @@
 """The local AWS server process: moto's WSGI app with our extensions, on a loopback port.
 
-Run: python -m deploy.common.local_aws.server --host 127.0.0.1 --port N [--state-dir D]
+Run: python -m deploy.local_aws.server --host 127.0.0.1 --port N [--state-dir D]
      [--ready-file F] [--exit-with-pid PID] [--verbose]
 --port 0 lets the OS pick a free port; the chosen port is written to --ready-file (JSON) once serving.
 """
@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from deploy.common.local_aws.admin import HEALTH_PATH, LOCAL_MOTO_CONFIG, SERVICE_NAME
+from deploy.local_aws.admin import HEALTH_PATH, LOCAL_MOTO_CONFIG, SERVICE_NAME
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOG = logging.getLogger("local_aws.server")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m deploy.common.local_aws.server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m deploy.local_aws.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 = any free port (default)")
     parser.add_argument("--state-dir", type=Path, default=None, help="where work files and logs go")
@@ -49,7 +49,7 @@ def configure_moto() -> None:
 
 def apply_realism_to_moto(settings: Any) -> None:
     """The realism settings moto itself enforces: the Lambda concurrency quota and how long crawls run."""
-    from deploy.common.local_aws.extensions.glue_crawler import CRAWL_SECONDS, set_crawl_seconds
+    from deploy.local_aws.extensions.glue_crawler import CRAWL_SECONDS, set_crawl_seconds
 
     if settings.enabled:
         os.environ["MOTO_LAMBDA_CONCURRENCY_QUOTA"] = str(settings.lambda_concurrency_limit)
@@ -109,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from deploy.common.local_aws.extensions import apply_all
-    from deploy.common.local_aws.extensions.context import LocalContext
-    from deploy.common.local_aws.extensions.processes import terminate_all
-    from deploy.common.local_aws.manager import default_state_dir
-    from deploy.common.local_aws.realism.middleware import RealismMiddleware
-    from deploy.common.local_aws.realism.settings import from_environment
+    from deploy.local_aws.extensions import apply_all
+    from deploy.local_aws.extensions.context import LocalContext
+    from deploy.local_aws.extensions.processes import terminate_all
+    from deploy.local_aws.manager import default_state_dir
+    from deploy.local_aws.realism.middleware import RealismMiddleware
+    from deploy.local_aws.realism.settings import from_environment
 
     state_dir = (args.state_dir or default_state_dir()).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ so the patches survive /moto-api/reset (which builds new backend instances of th
 
 from __future__ import annotations
 
-from deploy.common.local_aws.extensions.context import LocalContext, set_context
+from deploy.local_aws.extensions.context import LocalContext, set_context
 
 _applied = False
 
@@ -17,7 +17,7 @@ def apply_all(context: LocalContext) -> None:
     set_context(context)
     if _applied:
         return
-    from deploy.common.local_aws.extensions import (
+    from deploy.local_aws.extensions import (
         events_targets,
         glue_api,
         glue_crawler,

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from deploy.common.local_aws.admin import REALISM_PATH as ADMIN_PATH
-from deploy.common.local_aws.realism.behaviours import Behaviour, all_behaviours
-from deploy.common.local_aws.realism.settings import RealismSettings
-from deploy.common.local_aws.realism.wire import Answer, parse_request
+from deploy.local_aws.admin import REALISM_PATH as ADMIN_PATH
+from deploy.local_aws.realism.behaviours import Behaviour, all_behaviours
+from deploy.local_aws.realism.settings import RealismSettings
+from deploy.local_aws.realism.wire import Answer, parse_request
 SettingsHook = Callable[[RealismSettings], None]
 
 

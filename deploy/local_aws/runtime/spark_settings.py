@@ -1,7 +1,7 @@
 """The local Spark settings of Glue job runs (the Spark worker's one session), and of the benchmark floor.
 
 Standard library only: the Spark worker imports this as a sibling module (it runs by path), the
-benchmark as deploy.common.local_aws.runtime.spark_settings.
+benchmark as deploy.local_aws.runtime.spark_settings.
 """
 
 from __future__ import annotations

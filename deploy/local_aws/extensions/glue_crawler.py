@@ -14,7 +14,7 @@ from moto.core.utils import utcnow
 from moto.glue.models import FakeCrawl, FakeCrawler
 from moto.moto_api import state_manager
 
-from deploy.common.local_aws.extensions.patching import wrap_method
+from deploy.local_aws.extensions.patching import wrap_method
 
 CRAWL_SECONDS = 1.0
 _LAST_CRAWL_STATUS = {"COMPLETED": "SUCCEEDED", "STOPPED": "CANCELLED", "STOPPING": "RUNNING"}

@@ -24,7 +24,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceGlue,
 )
 
-from deploy.common.local_aws.extensions.glue_job_runs import runs_ended, wait_for_run_end
+from deploy.local_aws.extensions.glue_job_runs import runs_ended, wait_for_run_end
 
 
 def json_safe(value: Any) -> Any:

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from deploy.common.local_aws.realism.settings import RealismSettings
-from deploy.common.local_aws.realism.wire import Answer, AwsRequest, error, ok_json, role_name
+from deploy.local_aws.realism.settings import RealismSettings
+from deploy.local_aws.realism.wire import Answer, AwsRequest, error, ok_json, role_name
 
 LOCAL_ACCOUNT = "123456789012"
 # An internal JSON request to the wrapped app: (X-Amz-Target, body) -> (status, parsed body).

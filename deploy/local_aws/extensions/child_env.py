@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from deploy.common.local_aws.extensions.context import DUMMY_CREDENTIALS
+from deploy.local_aws.extensions.context import DUMMY_CREDENTIALS
 
 _PASSTHROUGH = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
 # What a Spark driver needs on top (the JVM and Spark's own settings).

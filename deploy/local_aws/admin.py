@@ -12,6 +12,7 @@ from deploy.common.errors import DeployerError
 SERVICE_NAME = "pipeline-deployer-local-aws"
 HEALTH_PATH = "/_local_aws/health"
 REALISM_PATH = "/_local_aws/realism"
+STATS_PATH = "/_local_aws/stats"  # AWS requests seen and the most in flight at once (GET; POST resets)
 
 # Lambda without Docker (our extension runs the deployed zip instead) and Step Functions that really
 # interpret the ASL. Both select a different moto backend, so they must be set before resources exist.
@@ -83,4 +84,12 @@ def get_realism(endpoint: str) -> dict[str, Any]:
     code, raw = _request(endpoint, "GET", REALISM_PATH)
     if code != 200:
         raise LocalAwsError(f"local AWS at {endpoint}: realism settings unavailable (HTTP {code})")
+    return json.loads(raw)
+
+
+def request_stats(endpoint: str, reset: bool = False) -> dict[str, int]:
+    """AWS requests the server saw and the most it answered at once since the last reset (``reset``: start again)."""
+    code, raw = _request(endpoint, "POST" if reset else "GET", STATS_PATH, {} if reset else None)
+    if code != 200:
+        raise LocalAwsError(f"local AWS at {endpoint}: request stats unavailable (HTTP {code})")
     return json.loads(raw)

@@ -230,3 +230,29 @@ def test_an_s3_object_takes_at_most_10_tags(aws):
     status, _, message = _error(lambda: s3.put_object(Bucket="tag-limit-bucket", Key="eleven", Body=b"x",
                                                       Tagging=urlencode({f"k{i}": "v" for i in range(11)})))
     assert (status, message) == (400, "Object tags cannot be greater than 10")
+
+
+
+# ---- latency and concurrency (what the latency benchmarks measure with) ----------------------------
+
+def test_call_latency_delays_each_request_but_not_the_others_in_flight(local_aws_client, aws_endpoint, realism):
+    """200 ms per call even with realism off, answered concurrently: 8 parallel calls take ~200 ms, not 1.6 s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from deploy.local_aws.admin import request_stats
+
+    s3 = local_aws_client("s3", config=Config(retries={"total_max_attempts": 1}, max_pool_connections=8))
+    s3.list_buckets()  # connect outside the timing
+    realism(enabled=False, call_latency_ms=200)
+    request_stats(aws_endpoint, reset=True)
+    started = time.monotonic()
+    s3.list_buckets()
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: s3.list_buckets(), range(8)))
+    assert time.monotonic() - started < 0.2 * 4, "requests waited for each other"
+    stats = request_stats(aws_endpoint)
+    assert stats["requests"] == 9
+    assert stats["max_in_flight"] >= 4
+    assert request_stats(aws_endpoint, reset=True)["requests"] == 0

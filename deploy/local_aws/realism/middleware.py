@@ -2,6 +2,8 @@
 
 Only the local AWS server process imports this (it imports moto). Settings live in the server and
 can be read or changed over HTTP at ADMIN_PATH; /moto-api/reset also forgets the layer's state.
+It also counts the AWS requests it sees and how many were in flight at once (STATS_PATH: GET
+reads, POST resets), so a test or benchmark can see how concurrent a client really was.
 """
 
 from __future__ import annotations
@@ -14,10 +16,37 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from deploy.local_aws.admin import REALISM_PATH as ADMIN_PATH
+from deploy.local_aws.admin import STATS_PATH
 from deploy.local_aws.realism.behaviours import Behaviour, all_behaviours
 from deploy.local_aws.realism.settings import RealismSettings
-from deploy.local_aws.realism.wire import Answer, parse_request
+from deploy.local_aws.realism.wire import Answer, AwsRequest, parse_request
 SettingsHook = Callable[[RealismSettings], None]
+
+
+class InFlight:
+    """AWS requests seen, and the most that were being answered at the same time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.now = self.most = self.requests = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.requests += 1
+            self.most = max(self.most, self.now)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+    def to_json(self) -> dict[str, int]:
+        with self._lock:
+            return {"requests": self.requests, "in_flight": self.now, "max_in_flight": self.most}
 
 
 class RealismMiddleware:
@@ -28,6 +57,7 @@ class RealismMiddleware:
         self._hooks = list(hooks)
         self._lock = threading.Lock()
         self.settings = settings
+        self.in_flight = InFlight()
         self.configure(settings)
 
     def configure(self, settings: RealismSettings) -> None:
@@ -45,13 +75,30 @@ class RealismMiddleware:
         path = environ.get("PATH_INFO", "")
         if path == ADMIN_PATH:
             return self._admin(environ).send(start_response)
+        if path == STATS_PATH:
+            if environ.get("REQUEST_METHOD") == "POST":
+                self.in_flight.reset()
+            body = json.dumps(self.in_flight.to_json()).encode()
+            return Answer(200, [("Content-Type", "application/json")], body).send(start_response)
         if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.reset()
             return self.app(environ, start_response)
         request = parse_request(environ)
-        if request is None or not request.operation:
+        if request is None:
             return self.app(environ, start_response)
-        settings = self.settings
+        self.in_flight.enter()
+        try:
+            settings = self.settings
+            if settings.call_latency_ms > 0:  # even with realism off: latency without AWS's refusals
+                time.sleep(settings.call_latency_ms / 1000)  # the round trip to AWS; other requests go on meanwhile
+            if not request.operation:
+                return self.app(environ, start_response)
+            return self._answer(request, settings, environ, start_response)
+        finally:
+            self.in_flight.leave()
+
+    def _answer(self, request: AwsRequest, settings: RealismSettings, environ: dict[str, Any],
+                start_response: Callable) -> Iterable[bytes]:
         active = [b for b in self.behaviours if settings.enabled or b.always]
         now = time.monotonic()
         for behaviour in active:

@@ -45,6 +45,11 @@ class RealismSettings:
     events_failed_calls_per_rule: int = 1     # first PutTargets/RemoveTargets per rule: every entry fails
     s3_conflict_seconds: float = 2.0          # a conditional write right after a delete of the key: 409
     lambda_concurrency_limit: int = 1000      # account ConcurrentExecutions; unreserved must stay >= 100
+    # Each AWS request is answered this much later (a round trip to AWS: tens of ms), whether or not ``enabled``
+    # (e.g. '{"enabled": false, "call_latency_ms": 50}'). 0 by default: no wait or retry of the deployer depends
+    # on it, and every local deploy and test would pay it; benchmarks set it to show whether a run is bound by
+    # latency or by CPU.
+    call_latency_ms: float = 0.0
     throttles: dict[str, Bucket] = field(default_factory=_default_throttles)
 
     def to_json(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import graphlib
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Literal
 
@@ -75,7 +75,6 @@ class Applier:
         self.clients = planner.clients
         self.handlers = planner.handlers
         self.record = planner.record
-        self.max_workers = planner.max_workers
         self.commit = commit
         self.provenance = provenance or Provenance(commit=commit)
         self.history_retention_days = history_retention_days  # Object Lock on history objects, when configured
@@ -170,13 +169,13 @@ class Applier:
     def _snapshot(self, plan: Plan) -> Snapshot:
         """Every spec of the plan and the artifact versions live now (reads; only after an apply that changed something)."""
         specs = {c.spec.key: c.spec for c in plan.changes if c.spec is not None and c.action != "delete"}
-        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            pins = dict(zip(specs, pool.map(lambda s: self.handlers[s.kind].pin(s), specs.values())))
+        pins = dict(zip(specs, self.clients.map(lambda s: self.handlers[s.kind].pin(s), specs.values())))
         return Snapshot(specs, {k: v for k, v in pins.items() if v})
 
     def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback,
                    after: Callable[[Change], Iterable[str]]) -> None:
-        """Run ``changes``, each once the ones it comes ``after`` are done, independent ones in parallel."""
+        """Run ``changes``, each once the ones it comes ``after`` are done, independent ones in parallel (on the
+        clients' workers: as many at once as are ready, up to their max_in_flight)."""
         by_key = {c.key: c for c in changes}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
         for change in changes:
@@ -184,23 +183,22 @@ class Applier:
         sorter.prepare()
         failed = False
         running: dict[Future, Change] = {}
-        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            while sorter.is_active() and not failed:
-                for key in sorter.get_ready():
-                    running[pool.submit(self._execute, by_key[key], emit)] = by_key[key]
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    running.pop(future)
-                    outcome = future.result()
-                    result.outcomes.append(outcome)
-                    if outcome.status == "failed":
-                        failed = True
-                    else:
-                        sorter.done(outcome.change.key)
-            for future in wait(running).done:  # let in-flight work finish; start nothing new
-                result.outcomes.append(future.result())
+        while sorter.is_active() and not failed:
+            for key in sorter.get_ready():
+                running[self.clients.submit(self._execute, by_key[key], emit)] = by_key[key]
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                outcome = future.result()
+                result.outcomes.append(outcome)
+                if outcome.status == "failed":
+                    failed = True
+                else:
+                    sorter.done(outcome.change.key)
+        for future in wait(running).done:  # let in-flight work finish; start nothing new
+            result.outcomes.append(future.result())
         started = {o.change.key for o in result.outcomes}
         for change in changes:
             if change.key not in started:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import boto3
 import botocore.session
@@ -25,6 +27,13 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 # Operation-name prefixes that only read. Everything else is counted as a write (mutating call).
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Search", "Lookup", "Validate")
 ROLE_SESSION_NAME = "pipeline-deployer"
+# AWS calls in flight at once through one target's clients, all projects of a run together: what the engine's
+# workers number at most, and the connections each client keeps (botocore's default is 10 per client).
+# A run is bound by AWS's latency (tens of ms a call), not by CPU, as long as the graph's width fits in this.
+MAX_IN_FLIGHT = 32
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def is_mutating(operation_name: str) -> bool:
@@ -59,10 +68,13 @@ class AwsTarget:
     retry_mode: str = "standard"
     max_attempts: int = 8
     local: bool = False
+    max_in_flight: int = MAX_IN_FLIGHT
 
 
 class AwsClients:
-    """One boto3 session and a cache of clients for one target (clients are thread-safe; sessions are not)."""
+    """One boto3 session and a cache of clients for one target (clients are thread-safe; sessions are not),
+    and the workers that make the calls: at most ``max_in_flight`` at once, shared by every engine (project)
+    over these clients. Threads start as work arrives, so a run uses as many as its graph is wide."""
 
     def __init__(self, target: AwsTarget, call_log: CallLog | None = None,
                  event_hooks: list[tuple[str, Callable[..., Any]]] | None = None):
@@ -78,8 +90,25 @@ class AwsClients:
             retries={"mode": target.retry_mode, "total_max_attempts": target.max_attempts},
             connect_timeout=10,
             read_timeout=70,
+            max_pool_connections=target.max_in_flight,  # one connection per worker, kept open between calls
         )
         self._session = self._make_session()
+        self._workers = ThreadPoolExecutor(max_workers=target.max_in_flight, thread_name_prefix="aws-call")
+
+    def submit(self, work: Callable[..., R], *args: Any) -> Future[R]:
+        """Run ``work(*args)`` on the clients' workers. ``work`` must not itself wait on other submitted work
+        (the workers are bounded; they would wait for each other)."""
+        return self._workers.submit(work, *args)
+
+    def map(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``work`` over ``items`` on the workers, in order; the first error is raised once all have finished."""
+        futures = [self._workers.submit(work, item) for item in items]
+        results = []
+        for future in futures:
+            future.exception()  # wait for every one, so no work is left running behind an error
+        for future in futures:
+            results.append(future.result())
+        return results
 
     def _make_session(self) -> boto3.Session:
         t = self.target

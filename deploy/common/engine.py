@@ -14,13 +14,13 @@ class Engine:
     """The planner and the applier of one (project, environment, region), over the same clients, kinds and record."""
 
     def __init__(self, clients: AwsClients, handlers: dict[str, ResourceHandler], record: RecordLocation,
-                 region: str, commit: str, max_workers: int = 4, provenance: Provenance | None = None,
+                 region: str, commit: str, provenance: Provenance | None = None,
                  adopt: frozenset[str] = frozenset(), history_retention_days: int | None = None):
         self.clients = clients
         self.handlers = handlers
         self.record = record
         self.region = region
-        self.planner = Planner(clients, handlers, record, region, max_workers, adopt)
+        self.planner = Planner(clients, handlers, record, region, adopt)
         self.applier = Applier(self.planner, commit, provenance, history_retention_days)
 
     def plan(self, specs: list[Spec]) -> Plan:

@@ -4,7 +4,6 @@ but the project no longer wants. Reads only; never writes.
 from __future__ import annotations
 
 import graphlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,12 +29,11 @@ def describe_error(exc: BaseException) -> str:
 
 class Planner:
     def __init__(self, clients: AwsClients, handlers: dict[str, ResourceHandler], record: RecordLocation, region: str,
-                 max_workers: int = 4, adopt: frozenset[str] = frozenset()):
-        self.clients = clients
+                 adopt: frozenset[str] = frozenset()):
+        self.clients = clients  # and its workers: every spec is read at once, up to the clients' max_in_flight
         self.handlers = handlers
         self.record = record
         self.region = region
-        self.max_workers = max_workers
         self.adopt = adopt  # 'kind:name' keys the user allows us to take over from another owner
 
     def plan(self, specs: list[Spec]) -> Plan:
@@ -43,8 +41,7 @@ class Planner:
         check_specs(specs, self.handlers, provided={d for s in specs for d in s.depends_on})
         plan = Plan(project=self.record.project, environment=self.record.environment, region=self.region)
         try:
-            with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-                plan.changes.extend(pool.map(self.plan_one, specs))
+            plan.changes.extend(self.clients.map(self.plan_one, specs))
             for kind, handler in self.handlers.items():
                 handler.preflight([c for c in plan.changes if c.kind == kind])
             recorded, recorded_dependencies = read_record_state(self.clients, self.record)

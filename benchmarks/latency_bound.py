@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Is the engine bound by AWS's latency or by its own CPU? fpac's first deploy and a no-op plan, with each
+AWS request answered 50 ms later, against their critical path.
+
+Each is timed as the CLI runs it after ``prepare``: connect (clients, the account guard's STS call), plan,
+and for the deploy apply.
+
+A private local AWS (realism off, ``call_latency_ms``) on loopback. The critical path is the longest chain
+of AWS calls that must follow one another in the engine's design: each call made outside a resource's
+own work counts whole (the record, the lock, the journal's start and end); a parallel section (the reads
+of every spec, the snapshot's pins) counts its busiest resource; an apply's graph counts its longest
+chain of dependent resources, each weighted by the calls it made. Times the latency, that is the wall
+time with unlimited workers and no CPU cost. The ratio wall / critical path says how close to
+latency-bound a run is. Prints figures; asserts nothing beyond the deploy succeeding.
+
+    .venv/bin/python benchmarks/latency_bound.py [--latency-ms 50] [--rounds 3] [--workers N] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from deploy.common import retry  # noqa: E402
+from deploy.common.applier import Applier  # noqa: E402
+from deploy.common.aws_common import AwsTarget, CallLog  # noqa: E402
+from deploy.common.planner import Planner  # noqa: E402
+from deploy.common.preparation import connect, prepare  # noqa: E402
+from deploy.local_aws.admin import request_stats, reset_local_aws, set_realism  # noqa: E402
+from deploy.local_aws.manager import spawn_server  # noqa: E402
+from deploy.local_aws.realism.settings import ENV_VAR  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "config" / "local.json"
+REGION = "us-east-2"
+
+
+# --- the critical path, from the calls each part of the run made -----------------------------------------------
+
+@dataclass
+class Section:
+    """Calls made by each resource (lane) of one parallel part of the run; ``after``: a graph's dependencies."""
+
+    name: str
+    lanes: Counter = field(default_factory=Counter)
+    after: dict[str, list[str]] | None = None
+    _longest: dict[str, int] = field(default_factory=dict)
+
+    def length(self) -> int:
+        if not self.lanes:
+            return 0
+        if self.after is None:
+            return max(self.lanes.values())
+        longest = self._longest = {}
+
+        def chain(key: str) -> int:
+            if key not in longest:
+                longest[key] = self.lanes.get(key, 0) + max((chain(d) for d in self.after.get(key, ())), default=0)
+            return longest[key]
+
+        return max(chain(k) for k in self.after)
+
+    def busiest(self) -> str:
+        """The resources of the longest chain (a graph) or the one with the most calls."""
+        if self.after is None:
+            key, calls = self.lanes.most_common(1)[0]
+            return f"{key}: {calls}"
+        self.length()
+        path, key = [], max(self.after, key=lambda k: self._longest[k])
+        while key is not None:
+            path.append(f"{key}: {self.lanes.get(key, 0)}")
+            key = max(self.after.get(key, ()), key=lambda k: self._longest[k], default=None)
+        return " <- ".join(path)
+
+
+class CriticalPath:
+    """Counts each AWS call where the engine made it: in a resource's lane of a parallel section, or serially.
+
+    Installed by wrapping the engine's own entry points (plan, plan_one, the apply graph, a change's
+    execution, the snapshot's pins); the engine itself is unchanged. One engine at a time."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.serial = 0
+        self.sections: list[Section] = []
+        self.current: Section | None = None
+
+    def hook(self, **_: object) -> None:  # botocore before-call
+        lane = getattr(self._local, "lane", None)
+        with self._lock:
+            if lane is None:
+                self.serial += 1
+            else:
+                lane[0].lanes[lane[1]] += 1
+
+    def calls(self) -> int:
+        return self.serial + sum(s.length() for s in self.sections)
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{s.name} {s.length()} ({s.busiest()})" for s in self.sections if s.lanes)
+        return f"serial {self.serial} + {parts}"
+
+    def reset(self) -> None:
+        self.serial, self.sections, self.current = 0, [], None
+
+    def _open(self, name: str, after: dict[str, list[str]] | None = None) -> Section:
+        section = Section(f"{name}#{sum(1 for s in self.sections if s.name.startswith(name)) + 1}", after=after)
+        self.sections.append(section)
+        self.current = section
+        return section
+
+    def _in_lane(self, key: str, work):
+        if getattr(self._local, "lane", None) is not None or self.current is None:  # nested (an adoption's re-read)
+            return work()
+        self._local.lane = (self.current, key)
+        try:
+            return work()
+        finally:
+            self._local.lane = None
+
+    def install(self) -> None:
+        tracer = self
+        plan, plan_one = Planner.plan, Planner.plan_one
+        run_graph, execute, snapshot = Applier._run_graph, Applier._execute, Applier._snapshot
+
+        def traced_plan(planner, specs):
+            tracer._open("plan reads")
+            return plan(planner, specs)
+
+        def traced_plan_one(planner, spec):
+            return tracer._in_lane(spec.key, lambda: plan_one(planner, spec))
+
+        def traced_run_graph(applier, changes, result, emit, after):
+            keys = {c.key for c in changes}
+            tracer._open("apply graph", {c.key: [d for d in after(c) if d in keys] for c in changes})
+            return run_graph(applier, changes, result, emit, after)
+
+        def traced_execute(applier, change, emit):
+            return tracer._in_lane(change.key, lambda: execute(applier, change, emit))
+
+        def traced_snapshot(applier, the_plan):
+            tracer._open("snapshot pins")
+            for handler in applier.handlers.values():
+                if "pin" not in vars(handler):
+                    original = handler.pin
+                    handler.pin = lambda spec, original=original: tracer._in_lane(spec.key, lambda: original(spec))
+            return snapshot(applier, the_plan)
+
+        Planner.plan, Planner.plan_one = traced_plan, traced_plan_one
+        Applier._run_graph, Applier._execute, Applier._snapshot = traced_run_graph, traced_execute, traced_snapshot
+
+
+# --- CPU: ours and the server's --------------------------------------------------------------------------------
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the server process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Figure:
+    wall: float
+    calls: int
+    critical: int
+    max_in_flight: int
+    our_cpu: float
+    server_cpu: float
+    slept: float
+    detail: str
+
+    def ratio(self, latency: float) -> float:
+        return self.wall / (self.critical * latency)
+
+
+class Sleeps:
+    """The retry layer's waits (time a run spends neither calling nor computing)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        real = retry.sleep
+
+        def counted(seconds: float) -> None:
+            self.total += seconds
+            real(seconds)
+
+        retry.sleep = counted
+
+
+def measure(endpoint: str, server_pid: int, tracer: CriticalPath, sleeps: Sleeps, run, profile: cProfile.Profile | None):
+    """Run ``run(engine, specs)`` timed; the figures of that run alone."""
+    prepared = prepare(CONFIG, REGION, "fpac")
+    log = CallLog()
+    tracer.reset()
+    sleeps.total = 0.0
+    request_stats(endpoint, reset=True)
+    cpu0, server0 = time.process_time(), server_cpu(server_pid)
+    if profile:
+        profile.enable()
+    started = time.perf_counter()
+    # As the CLI: connect (the clients, the account guard's STS call), then plan (and apply).
+    engine = connect(prepared, call_log=log, target=AwsTarget(region=REGION, endpoint_url=endpoint),
+                     event_hooks=[("before-call", tracer.hook)])
+    run(engine, prepared.specs)
+    wall = time.perf_counter() - started
+    if profile:
+        profile.disable()
+    cpu, server = time.process_time() - cpu0, server_cpu(server_pid) - server0
+    stats = request_stats(endpoint)
+    return Figure(wall, len(log.calls), tracer.calls(), stats["max_in_flight"], cpu, server, sleeps.total, tracer.describe())
+
+
+def first_deploy(engine, specs) -> None:
+    result = engine.apply(engine.plan(specs))
+    if not result.ok:
+        raise SystemExit(f"first deploy failed: {[o.error for o in result.failed]}")
+
+
+def noop_plan(engine, specs) -> None:
+    if engine.plan(specs).has_changes:
+        raise SystemExit("the plan after the first deploy is not empty")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="cProfile our process over the last round, top 25 by own time")
+    args = parser.parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    latency = args.latency_ms / 1000
+    tracer = CriticalPath()
+    tracer.install()
+    sleeps = Sleeps()
+    work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    server = spawn_server(work / "local-aws", detach=False, exit_with_pid=os.getpid(),
+                          extra_env={ENV_VAR: f'{{"enabled": false, "call_latency_ms": {args.latency_ms}}}'})
+    profile = cProfile.Profile() if args.profile else None
+    try:
+        rows: dict[str, list[Figure]] = {"first deploy": [], "no-op plan": []}
+        for round_ in range(args.rounds):
+            last = profile if round_ == args.rounds - 1 else None
+            reset_local_aws(server.endpoint)
+            set_realism(server.endpoint, {"enabled": False, "call_latency_ms": args.latency_ms})
+            rows["first deploy"].append(measure(server.endpoint, server.pid, tracer, sleeps, first_deploy, last))
+            rows["no-op plan"].append(measure(server.endpoint, server.pid, tracer, sleeps, noop_plan, last))
+        print(f"latency {args.latency_ms:.0f} ms per AWS call, realism off, {args.rounds} rounds (medians; ratio = wall / critical path)")
+        for label, figures in rows.items():
+            wall = statistics.median(f.wall for f in figures)
+            ratio = statistics.median(f.ratio(latency) for f in figures)
+            last_ = figures[-1]
+            print(f"{label:<13} wall {wall:5.2f}s  critical path {last_.critical:>3} calls = {last_.critical * latency:4.2f}s  "
+                  f"ratio {ratio:.2f}x (rounds: {', '.join(f'{f.ratio(latency):.2f}' for f in figures)})  "
+                  f"calls {last_.calls:>3}  max in flight {last_.max_in_flight:>2}")
+            print(f"{'':<13} where the time goes (median): our CPU {statistics.median(f.our_cpu for f in figures):.2f}s, "
+                  f"server CPU {statistics.median(f.server_cpu for f in figures):.2f}s, "
+                  f"calls x latency / max in flight >= {last_.calls * latency / max(1, last_.max_in_flight):.2f}s, "
+                  f"retry sleeps {statistics.median(f.slept for f in figures):.2f}s")
+            print(f"{'':<13} critical path: {last_.detail}")
+        if profile:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
+            print(out.getvalue())
+    finally:
+        server.terminate()
+
+
+if __name__ == "__main__":
+    main()

@@ -50,34 +50,31 @@ REGION = "us-east-2"
 
 @dataclass
 class Section:
-    """Calls made by each resource (lane) of one parallel part of the run; ``after``: a graph's dependencies."""
+    """One part of the run whose work goes on at once: the calls of each lane (a resource's reads or change, the
+    record's read, a journal entry...) and what each lane waits for (``after``)."""
 
     name: str
     lanes: Counter = field(default_factory=Counter)
-    after: dict[str, list[str]] | None = None
+    after: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0  # how long the section took
+    cpu: tuple[float, float] = (0.0, 0.0)  # CPU seconds meanwhile: ours, the server's
     _longest: dict[str, int] = field(default_factory=dict)
 
     def length(self) -> int:
-        if not self.lanes:
-            return 0
-        if self.after is None:
-            return max(self.lanes.values())
-        longest = self._longest = {}
+        """Calls along the longest chain of lanes."""
+        self._longest = {}
 
         def chain(key: str) -> int:
-            if key not in longest:
-                longest[key] = self.lanes.get(key, 0) + max((chain(d) for d in self.after.get(key, ())), default=0)
-            return longest[key]
+            if key not in self._longest:
+                self._longest[key] = self.lanes.get(key, 0) + max((chain(d) for d in self.after.get(key, ())), default=0)
+            return self._longest[key]
 
-        return max(chain(k) for k in self.after)
+        return max((chain(k) for k in {*self.lanes, *self.after}), default=0)
 
     def busiest(self) -> str:
-        """The resources of the longest chain (a graph) or the one with the most calls."""
-        if self.after is None:
-            key, calls = self.lanes.most_common(1)[0]
-            return f"{key}: {calls}"
+        """The lanes of the longest chain, each with its calls."""
         self.length()
-        path, key = [], max(self.after, key=lambda k: self._longest[k])
+        path, key = [], max(self._longest, key=self._longest.__getitem__)
         while key is not None:
             path.append(f"{key}: {self.lanes.get(key, 0)}")
             key = max(self.after.get(key, ()), key=lambda k: self._longest[k], default=None)
@@ -85,81 +82,123 @@ class Section:
 
 
 class CriticalPath:
-    """Counts each AWS call where the engine made it: in a resource's lane of a parallel section, or serially.
+    """Counts each AWS call where the engine made it: in a lane of a section, or serially (one after another).
 
-    Installed by wrapping the engine's own entry points (plan, plan_one, the apply graph, a change's
-    execution, the snapshot's pins); the engine itself is unchanged. One engine at a time."""
+    Installed by wrapping the engine's own steps (a plan, a resource's read, an apply graph, a change, a
+    journal entry, the steps under the lock); the engine itself is unchanged. It mirrors the engine's
+    schedule, so it changes with it: a call made on a worker outside any lane is counted serially, and
+    listed, so a step made concurrent without a lane here shows up. One engine at a time."""
 
     def __init__(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.serial = 0
+        self.serial: Counter = Counter()
         self.sections: list[Section] = []
         self.current: Section | None = None
+        self.server_pid = 0
 
-    def hook(self, **_: object) -> None:  # botocore before-call
+    def hook(self, model, **_: object) -> None:  # botocore before-call
         lane = getattr(self._local, "lane", None)
         with self._lock:
             if lane is None:
-                self.serial += 1
+                self.serial[model.name] += 1
             else:
                 lane[0].lanes[lane[1]] += 1
 
     def calls(self) -> int:
-        return self.serial + sum(s.length() for s in self.sections)
+        return sum(self.serial.values()) + sum(s.length() for s in self.sections)
 
     def describe(self) -> str:
-        parts = ", ".join(f"{s.name} {s.length()} ({s.busiest()})" for s in self.sections if s.lanes)
-        return f"serial {self.serial} + {parts}"
+        serial = ", ".join(f"{op}" + (f" x{n}" if n > 1 else "") for op, n in self.serial.items())
+        parts = "; ".join(f"{s.name} {s.length()} ({s.busiest()})" for s in self.sections if s.lanes)
+        return f"serial {sum(self.serial.values())} ({serial}); {parts}"
+
+    def timeline(self, latency: float) -> str:
+        return "; ".join(f"{s.name} {s.length()} calls = {s.length() * latency:.2f}s, took {s.seconds:.2f}s "
+                         f"(CPU ours {s.cpu[0]:.2f}s, server {s.cpu[1]:.2f}s)" for s in self.sections if s.lanes)
 
     def reset(self) -> None:
-        self.serial, self.sections, self.current = 0, [], None
+        self.serial, self.sections, self.current = Counter(), [], None
 
-    def _open(self, name: str, after: dict[str, list[str]] | None = None) -> Section:
-        section = Section(f"{name}#{sum(1 for s in self.sections if s.name.startswith(name)) + 1}", after=after)
+    def section(self, name: str, work):
+        """Run ``work`` as a section (inside one already open, as part of it)."""
+        if self.current is not None:
+            return work()
+        section = Section(f"{name}#{sum(1 for s in self.sections if s.name.startswith(name)) + 1}")
         self.sections.append(section)
         self.current = section
-        return section
-
-    def _in_lane(self, key: str, work):
-        if getattr(self._local, "lane", None) is not None or self.current is None:  # nested (an adoption's re-read)
+        started, cpu = time.perf_counter(), (time.process_time(), server_cpu(self.server_pid))
+        try:
             return work()
-        self._local.lane = (self.current, key)
+        finally:
+            section.seconds = time.perf_counter() - started
+            section.cpu = (time.process_time() - cpu[0], server_cpu(self.server_pid) - cpu[1])
+            self.current = None
+
+    def lane(self, key: str, work, after=()):
+        """Run ``work`` as lane ``key`` of the open section, after the lanes ``after`` (within a lane: part of it)."""
+        section = self.current
+        if getattr(self._local, "lane", None) is not None or section is None:
+            return work()
+        with self._lock:
+            section.after.setdefault(key, []).extend(after)
+        self._local.lane = (section, key)
         try:
             return work()
         finally:
             self._local.lane = None
 
     def install(self) -> None:
+        from deploy.common import applier as applier_module, history, planner as planner_module
+
         tracer = self
-        plan, plan_one = Planner.plan, Planner.plan_one
-        run_graph, execute, snapshot = Applier._run_graph, Applier._execute, Applier._snapshot
 
-        def traced_plan(planner, specs):
-            tracer._open("plan reads")
-            return plan(planner, specs)
+        def wrap(owner, name, make):
+            original = getattr(owner, name)
+            setattr(owner, name, make(original))
 
-        def traced_plan_one(planner, spec):
-            return tracer._in_lane(spec.key, lambda: plan_one(planner, spec))
+        # A plan: every resource's reads, the record's and the lock's at once; a removal's tags after the record.
+        wrap(Planner, "plan", lambda f: lambda planner, specs, *a, **k: tracer.section("plan", lambda: f(planner, specs, *a, **k)))
+        wrap(Planner, "plan_one", lambda f: lambda planner, spec: tracer.lane(spec.key, lambda: f(planner, spec)))
+        wrap(Planner, "removal_tags", lambda f: lambda planner, key: tracer.lane(f"removal {key}", lambda: f(planner, key), ["record"]))
+        wrap(planner_module, "read_record_state", lambda f: lambda *a: tracer.lane("record", lambda: f(*a)))
+        wrap(planner_module, "read_lock", lambda f: lambda *a: tracer.lane("lock", lambda: f(*a)))
 
-        def traced_run_graph(applier, changes, result, emit, after):
-            keys = {c.key for c in changes}
-            tracer._open("apply graph", {c.key: [d for d in after(c) if d in keys] for c in changes})
-            return run_graph(applier, changes, result, emit, after)
+        # An apply: under the lock, the entry's start beside the replan; the changes in dependency order, each
+        # one's journal entry after it; then the record beside the snapshot's reads.
+        wrap(Applier, "_begin", lambda f: lambda applier, *a: tracer.section("under the lock", lambda: f(applier, *a)))
+        wrap(Applier, "_start_entry", lambda f: lambda applier, *a: tracer.lane("journal start", lambda: f(applier, *a)))
+        wrap(Applier, "_apply_changes", lambda f: lambda applier, *a: tracer.section("apply", lambda: f(applier, *a)))
 
-        def traced_execute(applier, change, emit):
-            return tracer._in_lane(change.key, lambda: execute(applier, change, emit))
+        def run_graph(f):
+            def traced(applier, changes, result, emit, after):
+                def register():
+                    earlier = [k for k in tracer.current.after if not k.startswith("journal ")] if tracer.current else []
+                    keys = {c.key for c in changes}
+                    for c in changes:  # a second graph (the deletes) starts once the first is done
+                        deps = [d for d in after(c) if d in keys] or earlier
+                        tracer.current.after.setdefault(c.key, []).extend(deps)
+                    return f(applier, changes, result, emit, after)
+                return tracer.section("apply", register)
+            return traced
 
-        def traced_snapshot(applier, the_plan):
-            tracer._open("snapshot pins")
-            for handler in applier.handlers.values():
-                if "pin" not in vars(handler):
-                    original = handler.pin
-                    handler.pin = lambda spec, original=original: tracer._in_lane(spec.key, lambda: original(spec))
-            return snapshot(applier, the_plan)
+        wrap(Applier, "_run_graph", run_graph)
+        wrap(Applier, "_execute", lambda f: lambda applier, change, emit: tracer.lane(change.key, lambda: f(applier, change, emit)))
+        wrap(history.Journal, "change", lambda f: lambda journal, outcome: tracer.lane(
+            f"journal {outcome['key']}", lambda: f(journal, outcome), [outcome["key"]]))
 
-        Planner.plan, Planner.plan_one = traced_plan, traced_plan_one
-        Applier._run_graph, Applier._execute, Applier._snapshot = traced_run_graph, traced_execute, traced_snapshot
+        def settle(f):
+            def traced(applier, *a):
+                for handler in applier.handlers.values():
+                    if "pin" not in vars(handler):
+                        original = handler.pin
+                        handler.pin = lambda spec, original=original: tracer.lane(spec.key, lambda: original(spec))
+                return tracer.section("settle", lambda: f(applier, *a))
+            return traced
+
+        wrap(Applier, "_settle", settle)
+        wrap(Applier, "_write_record", lambda f: lambda applier, *a: tracer.lane("record", lambda: f(applier, *a)))
+        assert applier_module.Applier is Applier
 
 
 # --- CPU: ours and the server's --------------------------------------------------------------------------------
@@ -180,6 +219,7 @@ class Figure:
     server_cpu: float
     slept: float
     detail: str
+    timeline: str
 
     def ratio(self, latency: float) -> float:
         return self.wall / (self.critical * latency)
@@ -219,7 +259,8 @@ def measure(endpoint: str, server_pid: int, tracer: CriticalPath, sleeps: Sleeps
         profile.disable()
     cpu, server = time.process_time() - cpu0, server_cpu(server_pid) - server0
     stats = request_stats(endpoint)
-    return Figure(wall, len(log.calls), tracer.calls(), stats["max_in_flight"], cpu, server, sleeps.total, tracer.describe())
+    return Figure(wall, len(log.calls), tracer.calls(), stats["max_in_flight"], cpu, server, sleeps.total, tracer.describe(),
+                  tracer.timeline(0.05))
 
 
 def first_deploy(engine, specs) -> None:
@@ -237,6 +278,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--timeline", action="store_true", help="each parallel section's critical calls and time taken")
     parser.add_argument("--profile", action="store_true", help="cProfile our process over the last round, top 25 by own time")
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -248,6 +290,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     server = spawn_server(work / "local-aws", detach=False, exit_with_pid=os.getpid(),
                           extra_env={ENV_VAR: f'{{"enabled": false, "call_latency_ms": {args.latency_ms}}}'})
+    tracer.server_pid = server.pid
     profile = cProfile.Profile() if args.profile else None
     try:
         rows: dict[str, list[Figure]] = {"first deploy": [], "no-op plan": []}
@@ -270,6 +313,8 @@ def main() -> None:
                   f"calls x latency / max in flight >= {last_.calls * latency / max(1, last_.max_in_flight):.2f}s, "
                   f"retry sleeps {statistics.median(f.slept for f in figures):.2f}s")
             print(f"{'':<13} critical path: {last_.detail}")
+            if args.timeline:
+                print(f"{'':<13} sections (last round): {last_.timeline}")
         if profile:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)

@@ -104,18 +104,10 @@ class Applier:
         lock_id = acquire_lock(self.clients, self.record, plan.operation, entry_id)
         try:
             journal = Journal(self.clients, self.record, entry_id, self.history_retention_days)
-            journal.started(plan.operation, self.provenance, plan.to_json(), self.clients.identity.get("Arn", ""), **plan.about)
-            for outcome in result.outcomes:
-                journal.change(_journal_entry(outcome))
-            try:
-                self._check_unchanged(plan, applied=first)
-            except StalePlanError as exc:
-                journal.finished("refused", {}, None, str(exc))
-                raise
-            self._record_intent(plan, entry_id)
+            recorded = self._begin(plan, journal, first, result.outcomes)
+            self._record_intent(plan, entry_id, recorded)
             self._apply_changes(plan, result, emit, journal, first)
-            self._write_record(plan, result, entry_id)
-            snapshot = self._snapshot(plan) if result.ok else None
+            snapshot = self._settle(plan, result, entry_id)
             counts = {a: sum(1 for o in result.outcomes if o.status == "done" and o.change.action == a)
                       for a in ("create", "update", "delete")}
             journal.finished("succeeded" if result.ok else "failed", counts, snapshot,
@@ -128,43 +120,84 @@ class Applier:
                 result.lock_left = (lock_id, describe_error(exc))
         return result
 
-    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> None:
-        """The plan computed again under the lock must make the same changes (the artifact bucket aside)."""
+    def _begin(self, plan: Plan, journal: Journal, applied: list[Change], outcomes: list[Outcome]) -> list[str] | None:
+        """Under the lock: the history entry's start is written while the plan is computed again (each needs only
+        the lock). Returns the record as the replan read it."""
+        started = self.clients.submit(self._start_entry, journal, plan, outcomes)
+        try:
+            recorded = self._check_unchanged(plan, applied)
+        except StalePlanError as exc:
+            started.result()
+            journal.finished("refused", {}, None, str(exc))
+            raise
+        except BaseException:
+            wait([started])
+            raise
+        started.result()
+        return recorded
+
+    def _settle(self, plan: Plan, result: ApplyResult, entry_id: str) -> Snapshot | None:
+        """After the changes, the record and (after a success) the snapshot's reads at once: neither needs the other."""
+        written = self.clients.submit(self._write_record, plan, result, entry_id)
+        try:
+            return self._snapshot(plan) if result.ok else None
+        finally:
+            written.result()
+
+    def _start_entry(self, journal: Journal, plan: Plan, outcomes: list[Outcome]) -> None:
+        journal.started(plan.operation, self.provenance, plan.to_json(), self.clients.identity.get("Arn", ""), **plan.about)
+        for outcome in outcomes:
+            journal.change(_journal_entry(outcome))
+
+    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> list[str] | None:
+        """The plan computed again under the lock must make the same changes (the artifact bucket aside).
+        Returns the record's keys as read under the lock (None when the plan cannot be computed again)."""
         if plan.replan is None:
-            return
-        done = {c.key for c in applied}
+            return None
+        done = frozenset(c.key for c in applied)
+        again = plan.replan(done)
         before = [c for c in plan.comparable() if f"{c['kind']}:{c['name']}" not in done]
-        after = [c for c in plan.replan().comparable() if f"{c['kind']}:{c['name']}" not in done]
+        after = [c for c in again.comparable() if f"{c['kind']}:{c['name']}" not in done]
         if before != after:
             differing = [c for c in before if c not in after] + [c for c in after if c not in before]
             raise StalePlanError(
                 f"what exists changed since this plan was made ({len(differing)} change(s) differ, first: "
                 f"{differing[0]['kind']} {differing[0]['name']}); another deployment? nothing was applied: plan again")
+        return again.recorded
 
     def _owned_creates(self, plan: Plan) -> set[str]:
         return {c.key for c in plan.changes if c.action == "create" and c.kind != RECORD_KIND and c.spec is not None
                 and c.spec.tags.get(PROJECT_TAG) == self.record.project}
 
-    def _record_intent(self, plan: Plan, entry_id: str) -> None:
-        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned."""
+    def _record_intent(self, plan: Plan, entry_id: str, recorded: list[str] | None) -> None:
+        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned.
+        ``recorded``: the record as read under the lock (by the replan), else it is read here."""
         creates = self._owned_creates(plan)
         if creates:
-            recorded = read_record(self.clients, self.record)
+            if recorded is None:
+                recorded = read_record(self.clients, self.record)
             write_record(self.clients, self.record, [*recorded, *creates], self.commit, "applying", entry_id, plan.dependencies)
 
     def _apply_changes(self, plan: Plan, result: ApplyResult, emit: EventCallback, journal: Journal,
                        applied: list[Change]) -> None:
+        written: list[Future] = []
+
         def journalled(kind: str, change: Change, detail: Outcome | str | None) -> None:
             if kind == "end" and isinstance(detail, Outcome):
-                journal.change(_journal_entry(detail))
+                # Written beside the next changes: what depends on this change need not wait for its journal entry.
+                written.append(self.clients.submit(journal.change, _journal_entry(detail)))
             emit(kind, change, detail)
 
-        work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND and c not in applied]
-        self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else ())
-        deletes = [c for c in plan.changes if c.action == "delete"]
-        if result.ok and deletes:
-            users = reverse_dependencies([c.key for c in deletes], plan.dependencies)
-            self._run_graph(deletes, result, journalled, lambda c: users[c.key])
+        try:
+            work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND and c not in applied]
+            self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else ())
+            deletes = [c for c in plan.changes if c.action == "delete"]
+            if result.ok and deletes:
+                users = reverse_dependencies([c.key for c in deletes], plan.dependencies)
+                self._run_graph(deletes, result, journalled, lambda c: users[c.key])
+        finally:
+            for future in wait(written).done:  # every entry is written (or has failed) before the apply goes on
+                future.result()
 
     def _snapshot(self, plan: Plan) -> Snapshot:
         """Every spec of the plan and the artifact versions live now (reads; only after an apply that changed something)."""

@@ -113,9 +113,9 @@ class AwsClients:
     def _make_session(self) -> boto3.Session:
         t = self.target
         if t.local:
-            session = boto3.Session(region_name=t.region, **LOCAL_CREDENTIALS)
+            session = boto3.Session(botocore_session=_botocore_session(), region_name=t.region, **LOCAL_CREDENTIALS)
         else:
-            session = boto3.Session(region_name=t.region, profile_name=t.profile)
+            session = boto3.Session(botocore_session=_botocore_session(), region_name=t.region, profile_name=t.profile)
         if not t.assume_role_arn:
             return session
         # Assumed-role credentials last an hour; a deploy or a followed run may take longer. botocore
@@ -123,7 +123,7 @@ class AwsClients:
         # AssumeRole again with the source credentials; every client shares them.
         credentials = DeferredRefreshableCredentials(refresh_using=self._assume_role_using(session), method="assume-role")
         credentials.get_frozen_credentials()  # assume now: a refused role fails here, before any other call
-        assumed = botocore.session.Session()
+        assumed = _botocore_session()
         assumed.get_component("credential_provider").insert_before("env", _FixedCredentials(credentials))
         return boto3.Session(botocore_session=assumed, region_name=t.region)
 
@@ -147,6 +147,9 @@ class AwsClients:
         return self._session.get_credentials()
 
     def client(self, service: str) -> Any:
+        found = self._clients.get(service)  # no lock once made: calls through other clients never wait on a creation
+        if found is not None:
+            return found
         with self._lock:
             if service not in self._clients:
                 client = self._session.client(service, endpoint_url=self.target.endpoint_url, config=self._config)
@@ -167,6 +170,24 @@ class AwsClients:
             raise AwsCallError(f"sts:GetCallerIdentity failed (are credentials set for region {self.target.region}?): {exc}") from None
         self.identity = {k: found[k] for k in ("Account", "Arn", "UserId") if k in found}
         return found["Account"]
+
+
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A new botocore session whose data loader (service models, endpoints) is the process's one. Parsing
+    botocore's JSON models is most of what making a client costs (tens of ms each); parsed once, every
+    later session's clients (another target, another project's engine, a test) are made in a few ms."""
+    global _shared_loader
+    session = botocore.session.Session()
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", _shared_loader)
+    return session
 
 
 class _FixedCredentials(CredentialProvider):

@@ -65,11 +65,13 @@ class Plan:
     region: str
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # How to compute this plan again (under the lock, just before applying), and what it is for.
-    replan: Callable[[], "Plan"] | None = field(default=None, repr=False, compare=False)
+    # How to compute this plan again (under the lock, just before applying), and what it is for. Its argument:
+    # the keys of changes already applied (the artifact bucket of a first deploy), which it need not read again.
+    replan: Callable[[frozenset[str]], "Plan"] | None = field(default=None, repr=False, compare=False)
     operation: str = "deploy"
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)  # kept in the record
     about: dict[str, str] = field(default_factory=dict)  # recorded with the history entry, e.g. {"rollback_to": id}
+    recorded: list[str] | None = field(default=None, repr=False)  # the record's keys as this plan read them
 
     def count(self, action: Action) -> int:
         """Resources with this action (the record aside), so the plan's counts are the apply's."""

@@ -36,21 +36,26 @@ class Planner:
         self.region = region
         self.adopt = adopt  # 'kind:name' keys the user allows us to take over from another owner
 
-    def plan(self, specs: list[Spec]) -> Plan:
+    def plan(self, specs: list[Spec], unread: frozenset[str] = frozenset()) -> Plan:
+        """``unread``: keys of specs not to read (the applier's replan: what it applied before taking the lock);
+        their change is a no-op here, and only there to keep the plan's shape."""
         # Dependencies on what another part of the run deploys (the shared resources) were checked by prepare.
         check_specs(specs, self.handlers, provided={d for s in specs for d in s.depends_on})
         plan = Plan(project=self.record.project, environment=self.record.environment, region=self.region)
         try:
-            plan.changes.extend(self.clients.map(self.plan_one, specs))
+            # Everything is read at once: the record and the lock beside the resources, not after them.
+            record_state = self.clients.submit(read_record_state, self.clients, self.record)
+            holder = self.clients.submit(read_lock, self.clients, self.record)
+            plan.changes.extend(self.clients.map(lambda s: self._not_read(s) if s.key in unread else self.plan_one(s), specs))
             for kind, handler in self.handlers.items():
                 handler.preflight([c for c in plan.changes if c.kind == kind])
-            recorded, recorded_dependencies = read_record_state(self.clients, self.record)
+            recorded, recorded_dependencies = record_state.result()
             kept = self._plan_removals(plan, recorded, {s.key for s in specs})
-            holder = read_lock(self.clients, self.record)
-            if holder:
-                plan.notes.append(describe_lock(self.record, holder))
+            if holder.result():
+                plan.notes.append(describe_lock(self.record, holder.result()))
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(f"reading current state failed: {describe_error(exc)}") from None
+        plan.recorded = recorded
         owned = {s.key for s in specs if s.tags.get(PROJECT_TAG) == self.record.project}  # shared specs are not ours
         new_record = sorted(owned | set(kept))
         # What each resource depends on, kept in the record: a removal later deletes in the reverse order.
@@ -64,8 +69,12 @@ class Planner:
                                           _graph(new_record, plan.dependencies)))
             plan.changes.append(Change("update" if recorded else "create", RECORD_KIND, self.record.record_key,
                                        fields=tuple(fields)))
-        plan.replan = lambda: self.plan(specs)
+        plan.replan = lambda applied=frozenset(): self.plan(specs, unread=applied)
         return plan
+
+    @staticmethod
+    def _not_read(spec: Spec) -> Change:
+        return Change("no-op", spec.kind, spec.name, spec.component, (), spec, reason="not read again")
 
     def plan_one(self, spec: Spec) -> Change:
         handler = self.handlers[spec.kind]
@@ -90,15 +99,16 @@ class Planner:
     def _plan_removals(self, plan: Plan, recorded: list[str], wanted: set[str]) -> list[str]:
         """Add deletions for recorded resources no longer wanted; return the recorded keys to keep."""
         kept: list[str] = []
-        for key in recorded:
-            if key in wanted:
-                continue
+        gone = [key for key in recorded if key not in wanted]
+        known = [key for key in gone if key.partition(":")[0] in self.handlers]
+        found = dict(zip(known, self.clients.map(self.removal_tags, known)))  # each one's tags, read at once
+        for key in gone:
             kind, _, name = key.partition(":")
             handler = self.handlers.get(kind)
             if handler is None:
                 plan.notes.append(f"{key}: unknown resource kind in the record; left alone")
                 continue
-            tags = handler.read_tags(name)
+            tags = found[key]
             if tags is None:
                 plan.notes.append(f"{key}: recorded but already gone; dropped from the record")
             elif not is_owned_by(tags, self.record.project, self.record.environment):
@@ -110,6 +120,11 @@ class Planner:
                                            (FieldChange("exists", True, False),), reason="removed from the project"))
                 kept.append(key)  # dropped from the record once the delete succeeds
         return kept
+
+    def removal_tags(self, key: str) -> dict[str, str] | None:
+        """The tags of a recorded resource the project no longer defines (None: it is gone)."""
+        kind, _, name = key.partition(":")
+        return self.handlers[kind].read_tags(name)
 
 
 def _graph(keys: list[str], dependencies: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:

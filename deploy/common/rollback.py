@@ -61,9 +61,10 @@ def rollback_plan(engine: Engine, entry: HistoryEntry) -> Plan:
     except (ClientError, BotoCoreError) as exc:
         raise AwsCallError(f"reading current state for the rollback failed: {describe_error(exc)}") from None
     recorded, plan.dependencies = read_record_state(engine.clients, engine.record)
+    plan.recorded = recorded
     newer = sorted(set(recorded) - set(snapshot.specs))
     plan.notes += [f"{key}: created after {entry.id}; left as it is" for key in newer]
-    plan.replan = lambda: rollback_plan(engine, entry)
+    plan.replan = lambda applied=frozenset(): rollback_plan(engine, entry)
     return plan
 
 

@@ -112,10 +112,12 @@ class AwsClients:
 
     def _make_session(self) -> boto3.Session:
         t = self.target
+        core = _botocore_session()
         if t.local:
-            session = boto3.Session(botocore_session=_botocore_session(), region_name=t.region, **LOCAL_CREDENTIALS)
+            session = boto3.Session(botocore_session=core, region_name=t.region, **LOCAL_CREDENTIALS)
         else:
-            session = boto3.Session(botocore_session=_botocore_session(), region_name=t.region, profile_name=t.profile)
+            session = boto3.Session(botocore_session=core, region_name=t.region, profile_name=t.profile)
+            core.get_scoped_config()  # an unknown profile fails here (ProfileNotFound), not at the first call
         if not t.assume_role_arn:
             return session
         # Assumed-role credentials last an hour; a deploy or a followed run may take longer. botocore

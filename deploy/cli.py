@@ -123,11 +123,11 @@ PROJECTS_HELP = " (several projects: a comma-separated list, or all for every pr
 
 
 def connected(targets: list[Prepared], credential: str = "deploy", adopt: tuple[str, ...] = ()) -> list[Member]:
-    """An engine for each part of the run (one project, or the shared resources and each project)."""
-    from .common.preparation import connect
+    """An engine for each part of the run (one project, or the shared resources and each project), over shared clients."""
+    from .common.preparation import connect_all
     from .common.fleet import Member
 
-    return [Member(p, connect(p, credential=credential, adopt=adopt)) for p in targets]
+    return [Member(p, engine) for p, engine in zip(targets, connect_all(targets, credential=credential, adopt=adopt))]
 
 
 def plans_json(members: list[Member]) -> dict[str, Any]:

@@ -16,7 +16,10 @@ from .engine import Engine
 from .errors import DeployerError
 from .plan import Plan
 
-MAX_PARALLEL_PROJECTS = 8
+# Projects planned or applied at once. A project's thread mostly waits: its AWS calls run on the workers of the
+# clients every project of the run shares (at most their max_in_flight in all), so this only needs to keep
+# those workers fed.
+MAX_PARALLEL_PROJECTS = 64
 
 
 @dataclass

@@ -251,12 +251,52 @@ def connect(prepared: Prepared, call_log: CallLog | None = None,
     """Clients for the config's account (as the role of ``credential``), checked by the account guard, and the engine.
 
     ``adopt``: 'kind:name' keys of resources another owner's tags claim that this deployment may take over."""
+    clients = _checked_clients(prepared, target or aws_target(prepared, credential), call_log, event_hooks)
+    return _engine(prepared, clients, Provenance.collect(REPO_ROOT, prepared.context.commit, prepared.config_path), adopt)
+
+
+def connect_all(targets: list[Prepared], credential: Credential = "deploy", adopt: Iterable[str] = ()) -> list[Engine]:
+    """An engine for each part of a run (``prepare_targets``). Parts that reach AWS the same way (one config, one
+    region: every part of a run) share one set of clients, so a run of 50 projects makes each client once, asks
+    STS once for the account guard, and has one pool of workers: at most the target's max_in_flight calls at once,
+    all projects together."""
+    clients: dict[AwsTarget, AwsClients] = {}
+    targets_of: dict[tuple[Path, str], AwsTarget] = {}
+    provenances: dict[tuple[Path, str], Provenance] = {}
+    engines = []
+    for prepared in targets:
+        where = (prepared.config_path, prepared.region)
+        if where not in targets_of:
+            targets_of[where] = aws_target(prepared, credential)
+        target = targets_of[where]
+        if target not in clients:
+            clients[target] = _checked_clients(prepared, target)
+        else:
+            _check_same_account(clients[target], prepared)
+        made = (prepared.config_path, prepared.context.commit)
+        if made not in provenances:
+            provenances[made] = Provenance.collect(REPO_ROOT, prepared.context.commit, prepared.config_path)
+        engines.append(_engine(prepared, clients[target], provenances[made], adopt))
+    return engines
+
+
+def _checked_clients(prepared: Prepared, target: AwsTarget, call_log: CallLog | None = None,
+                     event_hooks: list[tuple[str, Callable[..., Any]]] | None = None) -> AwsClients:
     try:
-        clients = AwsClients(target or aws_target(prepared, credential), call_log=call_log, event_hooks=event_hooks)
+        clients = AwsClients(target, call_log=call_log, event_hooks=event_hooks)
     except (ClientError, BotoCoreError) as exc:  # unknown profile, refused assume-role, ...
         raise AwsCallError(f"{prepared.config_path}: aws: cannot get credentials: {exc}") from None
     check_account(clients, prepared.config.account_id, str(prepared.config_path))
+    return clients
+
+
+def _check_same_account(clients: AwsClients, prepared: Prepared) -> None:
+    """The account guard for another part over clients already checked: the identity STS gave them."""
+    if clients.identity.get("Account") != prepared.config.account_id:
+        check_account(clients, prepared.config.account_id, str(prepared.config_path))
+
+
+def _engine(prepared: Prepared, clients: AwsClients, provenance: Provenance, adopt: Iterable[str]) -> Engine:
     handlers = build_handlers(clients, Arns(prepared.region, prepared.config.account_id))
-    provenance = Provenance.collect(REPO_ROOT, prepared.context.commit, prepared.config_path)
     return Engine(clients, handlers, prepared.record, prepared.region, prepared.context.commit,
                   provenance=provenance, adopt=frozenset(adopt), history_retention_days=prepared.config.history_retention_days)

@@ -5,6 +5,7 @@ catches misspelled actions, malformed ARNs and a ``Resource: "*"`` where a narro
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -118,11 +119,17 @@ def _cache_dir() -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipeline-deployer" / "iam-lint"
 
 
-def _cache_key(document: dict[str, Any], community: bool) -> str:
-    """The policy's digest with everything else that decides the findings: the auditors and parliament's version."""
+@functools.cache
+def _parliament_version() -> str:
+    """Read once a process: importlib.metadata parses the package's METADATA each time (1 ms; 450 policies of 50 projects)."""
     from importlib.metadata import version
 
-    material = json.dumps({"policy": document, "community": community, "parliament": version("parliament")}, sort_keys=True)
+    return version("parliament")
+
+
+def _cache_key(document: dict[str, Any], community: bool) -> str:
+    """The policy's digest with everything else that decides the findings: the auditors and parliament's version."""
+    material = json.dumps({"policy": document, "community": community, "parliament": _parliament_version()}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

@@ -26,9 +26,25 @@ def _roots() -> list[Path]:
     return [PROJECTS_DIR, *extra]
 
 
-def _folders() -> dict[str, Path]:
+_scanned: tuple[tuple[tuple[str, int | None], ...], dict[str, Path]] | None = None  # (the roots as scanned, what was found)
+
+
+def _folders(fresh: bool = True) -> dict[str, Path]:
+    """The project folders of every root. ``fresh=False``: the last scan's, while no root folder changed since
+    (a run of 50 projects looks each one up three times; a scan stats every folder)."""
+    global _scanned
+    roots = _roots()
+    key = tuple((str(root), root.stat().st_mtime_ns if root.is_dir() else None) for root in roots)
+    if not fresh and _scanned is not None and _scanned[0] == key:
+        return _scanned[1]
+    found = _scan(roots)
+    _scanned = (key, found)
+    return found
+
+
+def _scan(roots: list[Path]) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for root in _roots():
+    for root in roots:
         if not root.is_dir():
             continue
         for folder in sorted(root.iterdir()):
@@ -47,7 +63,9 @@ def list_projects() -> list[str]:
 
 def project_folder(name: str) -> Path:
     """The folder of project ``name``; ProjectError listing the known ones if there is none."""
-    folders = _folders()
+    folders = _folders(fresh=False)
+    if name not in folders or not (folders[name] / "deploy.py").is_file():  # new, or gone, since the last scan
+        folders = _folders()
     if name not in folders:
         raise ProjectError(f"unknown project '{name}'; known projects: {', '.join(sorted(folders)) or 'none'}")
     return folders[name]

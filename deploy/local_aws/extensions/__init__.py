@@ -18,6 +18,7 @@ def apply_all(context: LocalContext) -> None:
     if _applied:
         return
     from deploy.local_aws.extensions import (
+        dispatch_speed,
         events_targets,
         glue_api,
         glue_crawler,
@@ -34,6 +35,6 @@ def apply_all(context: LocalContext) -> None:
 
     for module in (glue_api, glue_crawler, glue_job_runs, iam_boundaries, lambda_invoke, s3_notifications,
                    s3_policy_conditions, sfn_glue_sync, sfn_state_machines, sfn_status_events, sns_subscriptions,
-                   events_targets):
+                   events_targets, dispatch_speed):
         module.apply()
     _applied = True

@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--max-in-flight", type=lambda v: [int(x) for x in v.split(",")], default=[32],
+                        help="aws.max_in_flight of the config; a comma-separated list measures each")
     parser.add_argument("--cli", action="store_true", help="also time the plan as one CLI process")
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -158,37 +160,11 @@ def main() -> None:
         set_realism(server.endpoint, {"call_latency_ms": args.latency_ms})
         phases = Phases()
         phases.install()
-        rows = []
-        for _ in range(args.rounds):
-            phases.reset()
-            request_stats(server.endpoint, reset=True)
-            cpu0, server0 = time.process_time(), server_cpu(server.pid)
-            wall0 = time.perf_counter()
-            code, out, err = run_cli("plan", *target)
-            wall = time.perf_counter() - wall0
-            if code != 0 or out.count("No changes.") != args.projects + 1:
-                raise SystemExit(f"the plan is not a no-op (exit {code}): {(out + err)[-2000:]}")
-            stats = request_stats(server.endpoint)
-            rows.append({"wall": wall, "cpu": time.process_time() - cpu0, "server": server_cpu(server.pid) - server0,
-                         "requests": stats["requests"], "max_in_flight": stats["max_in_flight"],
-                         **{f"{k}_s": v for k, v in phases.seconds.items()}, **{f"{k}_cpu": v for k, v in phases.cpu.items()}})
-        med = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in rows[0]}
-        latency = args.latency_ms / 1000
-        n = args.projects
-        print(f"no-op plan --project-type all: {n} projects (+ the shared resources), {args.latency_ms:.0f} ms per AWS call, "
-              f"{args.rounds} rounds (medians)")
-        rounds = ", ".join(f"{r['wall']:.2f}" for r in rows)
-        print(f"  total {med['wall']:.2f}s ({rounds}), {med['wall'] / n:.3f}s per project; "
-              f"goal <= 10 s for 50")
-        rendered = med["wall"] - med.get("prepare_s", 0) - med.get("connect_s", 0) - med.get("plan_s", 0)
-        print(f"  phases: prepare {med.get('prepare_s', 0):.2f}s (CPU {med.get('prepare_cpu', 0):.2f}s), "
-              f"connect {med.get('connect_s', 0):.2f}s, plan {med.get('plan_s', 0):.2f}s (our CPU {med.get('plan_cpu', 0):.2f}s), "
-              f"render and the rest {rendered:.2f}s")
-        print(f"  AWS calls {med['requests']:.0f} ({med['requests'] / (n + 1):.0f} per part), max in flight {med['max_in_flight']:.0f}")
-        print(f"  where the time goes: our CPU {med['cpu']:.2f}s, the server's CPU {med['server']:.2f}s "
-              f"({1000 * med['server'] / med['requests']:.1f} ms a call), latency alone {med['requests'] * latency:.1f}s of calls "
-              f"= {med['requests'] * latency / max(1, med['max_in_flight']):.2f}s at {med['max_in_flight']:.0f} in flight; "
-              f"2 cores: CPU floor {(med['cpu'] + med['server']) / 2:.2f}s")
+        for in_flight in args.max_in_flight:
+            doc = json.loads(config.read_text())
+            doc["aws"]["max_in_flight"] = in_flight
+            config.write_text(json.dumps(doc, indent=1))
+            measure(args, server, target, phases, in_flight)
         if args.cli:
             env = {**os.environ}
             wall0 = time.perf_counter()
@@ -197,11 +173,45 @@ def main() -> None:
             wall = time.perf_counter() - wall0
             if proc.returncode != 0:
                 raise SystemExit(f"CLI plan failed ({proc.returncode}): {proc.stderr[-2000:]}")
-            print(f"  as one CLI process (start-up and imports included): {wall:.2f}s")
+            print(f"as one CLI process (start-up and imports included), max_in_flight {args.max_in_flight[-1]}: {wall:.2f}s")
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
+
+def measure(args: argparse.Namespace, server, target: list[str], phases: Phases, in_flight: int) -> None:
+    """Time ``plan`` ``args.rounds`` times and print the medians."""
+    rows = []
+    for _ in range(args.rounds):
+        phases.reset()
+        request_stats(server.endpoint, reset=True)
+        cpu0, server0 = time.process_time(), server_cpu(server.pid)
+        wall0 = time.perf_counter()
+        code, out, err = run_cli("plan", *target)
+        wall = time.perf_counter() - wall0
+        if code != 0 or out.count("No changes.") != args.projects + 1:
+            raise SystemExit(f"the plan is not a no-op (exit {code}): {(out + err)[-2000:]}")
+        stats = request_stats(server.endpoint)
+        row = {"wall": wall, "cpu": time.process_time() - cpu0, "server": server_cpu(server.pid) - server0,
+               "requests": stats["requests"], "max_in_flight": stats["max_in_flight"],
+               **{f"{k}_s": v for k, v in phases.seconds.items()}, **{f"{k}_cpu": v for k, v in phases.cpu.items()}}
+        row["rest_s"] = wall - sum(phases.seconds.values())
+        rows.append(row)
+    med = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in rows[0]}
+    latency = args.latency_ms / 1000
+    n = args.projects
+    print(f"no-op plan --project-type all: {n} projects (+ the shared resources), {args.latency_ms:.0f} ms per AWS call, "
+          f"max_in_flight {in_flight}, {args.rounds} rounds (medians)")
+    rounds = ", ".join(f"{r['wall']:.2f}" for r in rows)
+    print(f"  total {med['wall']:.2f}s ({rounds}), {med['wall'] / n:.3f}s per project; goal <= 10 s for 50")
+    print(f"  phases: prepare {med.get('prepare_s', 0):.2f}s (CPU {med.get('prepare_cpu', 0):.2f}s), "
+          f"connect {med.get('connect_s', 0):.2f}s, plan {med.get('plan_s', 0):.2f}s (our CPU {med.get('plan_cpu', 0):.2f}s), "
+          f"render and the rest {med['rest_s']:.2f}s")
+    print(f"  AWS calls {med['requests']:.0f} ({med['requests'] / (n + 1):.0f} per part), max in flight {med['max_in_flight']:.0f}")
+    print(f"  where the time goes: our CPU {med['cpu']:.2f}s, the server's CPU {med['server']:.2f}s "
+          f"({1000 * med['server'] / med['requests']:.1f} ms a call), latency alone {med['requests'] * latency:.1f}s of calls "
+          f"= {med['requests'] * latency / max(1, med['max_in_flight']):.2f}s at {med['max_in_flight']:.0f} in flight; "
+          f"2 cores: CPU floor {(med['cpu'] + med['server']) / 2:.2f}s")
 
 if __name__ == "__main__":
     main()

@@ -208,6 +208,11 @@ class AwsAccess(StrictModel):
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(8, ge=1, le=20, description="botocore total attempts per call, retries included.")
+    max_in_flight: int = Field(
+        32, ge=1, le=256,
+        description="AWS calls at once, all projects of a run together (each client keeps as many connections). "
+                    "Lower it if the account's API rate limits throttle; 'adaptive' retry_mode also paces throttled calls.",
+    )
 
     @field_validator("endpoint")
     @classmethod

@@ -242,7 +242,8 @@ def aws_target(prepared: Prepared, credential: Credential = "deploy") -> AwsTarg
 
         endpoint = ensure_running()
     return AwsTarget(region=prepared.region, endpoint_url=endpoint, profile=aws.profile, assume_role_arn=role_for(aws, credential),
-                     retry_mode=aws.retry_mode, max_attempts=aws.max_attempts, local=endpoint is not None and prepared.config.is_local)
+                     retry_mode=aws.retry_mode, max_attempts=aws.max_attempts, local=endpoint is not None and prepared.config.is_local,
+                     max_in_flight=aws.max_in_flight)
 
 
 def connect(prepared: Prepared, call_log: CallLog | None = None,

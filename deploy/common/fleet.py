@@ -10,11 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .preparation import Prepared
 from .applier import ApplyResult, EventCallback
 from .engine import Engine
 from .errors import DeployerError
 from .plan import Plan
+from .planner import describe_error
 
 # Projects planned or applied at once. A project's thread mostly waits: its AWS calls run on the workers of the
 # clients every project of the run shares (at most their max_in_flight in all), so this only needs to keep
@@ -59,8 +62,7 @@ def apply_all(members: list[Member], on_event: Callable[[Member], EventCallback]
 
 
 def _apply_group(members: list[Member], on_event: Callable[[Member], EventCallback]) -> None:
-    _parallel([m for m in members if m.plan is not None and m.plan.has_changes], lambda m: _apply(m, on_event(m)),
-              raise_first=False)
+    _parallel([m for m in members if m.plan is not None and m.plan.has_changes], lambda m: _apply(m, on_event(m)))
 
 
 def _apply(member: Member, on_event: EventCallback) -> None:
@@ -68,13 +70,16 @@ def _apply(member: Member, on_event: EventCallback) -> None:
         member.result = member.engine.apply(member.plan, on_event=on_event)
     except DeployerError as exc:
         member.error = str(exc)
+    except (ClientError, BotoCoreError) as exc:  # a call outside a change's own handling: the lock, the record, the journal
+        member.error = f"AWS call failed: {describe_error(exc)}"
 
 
-def _parallel(members: list[Member], work: Callable[[Member], None], raise_first: bool = True) -> None:
+def _parallel(members: list[Member], work: Callable[[Member], None]) -> None:
+    """``work`` for each member at once; the first error it raised is raised once every member has finished."""
     if not members:
         return
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PROJECTS, len(members))) as pool:
         futures = [pool.submit(work, m) for m in members]
     errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors and raise_first:
+    if errors:
         raise errors[0]

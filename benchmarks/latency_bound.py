@@ -6,14 +6,17 @@ Each is timed as the CLI runs it after ``prepare``: connect (clients, the accoun
 and for the deploy apply.
 
 A private local AWS (realism off, ``call_latency_ms``) on loopback. The critical path is the longest chain
-of AWS calls that must follow one another in the engine's design: each call made outside a resource's
-own work counts whole (the record, the lock, the journal's start and end); a parallel section (the reads
-of every spec, the snapshot's pins) counts its busiest resource; an apply's graph counts its longest
-chain of dependent resources, each weighted by the calls it made. Times the latency, that is the wall
-time with unlimited workers and no CPU cost. The ratio wall / critical path says how close to
-latency-bound a run is. Prints figures; asserts nothing beyond the deploy succeeding.
+of AWS calls that must follow one another in the engine's design: a call made outside any parallel work
+counts whole (the STS call, taking the lock, the record's intent, the journal's end, the release); a
+section of parallel work counts its longest chain of lanes, each lane weighted by the calls it made (a
+plan: every resource's reads, the record's and the lock's; under the lock: the entry's start beside the
+replan; an apply: the changes along the dependency graph, each journal entry after its change; then the
+record beside the snapshot's reads). Times the latency, that is the wall time with unlimited workers
+and no CPU cost. The ratio wall / critical path says how close to latency-bound a run is; the
+critical path itself (in calls) says how much the design leaves to wait. Prints figures; asserts
+nothing beyond the deploy succeeding and the plan after it being empty.
 
-    .venv/bin/python benchmarks/latency_bound.py [--latency-ms 50] [--rounds 3] [--workers N] [--profile]
+    .venv/bin/python benchmarks/latency_bound.py [--latency-ms 50] [--rounds 5] [--warmup 1] [--timeline] [--profile]
 """
 from __future__ import annotations
 
@@ -277,9 +280,11 @@ def noop_plan(engine, specs) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds first, not counted (printed apart)")
     parser.add_argument("--timeline", action="store_true", help="each parallel section's critical calls and time taken")
-    parser.add_argument("--profile", action="store_true", help="cProfile our process over the last round, top 25 by own time")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the last round (the main thread only: the workers' calls show as waits), top 25 by own time")
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -294,13 +299,22 @@ def main() -> None:
     profile = cProfile.Profile() if args.profile else None
     try:
         rows: dict[str, list[Figure]] = {"first deploy": [], "no-op plan": []}
-        for round_ in range(args.rounds):
-            last = profile if round_ == args.rounds - 1 else None
+        warmup: dict[str, Figure] = {}
+        for round_ in range(args.warmup + args.rounds):
+            last = profile if round_ == args.warmup + args.rounds - 1 else None
             reset_local_aws(server.endpoint)
             set_realism(server.endpoint, {"enabled": False, "call_latency_ms": args.latency_ms})
-            rows["first deploy"].append(measure(server.endpoint, server.pid, tracer, sleeps, first_deploy, last))
-            rows["no-op plan"].append(measure(server.endpoint, server.pid, tracer, sleeps, noop_plan, last))
-        print(f"latency {args.latency_ms:.0f} ms per AWS call, realism off, {args.rounds} rounds (medians; ratio = wall / critical path)")
+            for label, run in (("first deploy", first_deploy), ("no-op plan", noop_plan)):
+                figure = measure(server.endpoint, server.pid, tracer, sleeps, run, last)
+                if round_ < args.warmup:
+                    warmup[label] = figure
+                else:
+                    rows[label].append(figure)
+        print(f"latency {args.latency_ms:.0f} ms per AWS call, realism off, {args.rounds} rounds after {args.warmup} not counted "
+              f"(medians; ratio = wall / critical path)")
+        for label, figure in warmup.items():
+            print(f"warm-up round (a fresh server and process: moto loads each service's model, we parse botocore's): "
+                  f"{label} {figure.wall:.2f}s, ratio {figure.ratio(latency):.2f}x")
         for label, figures in rows.items():
             wall = statistics.median(f.wall for f in figures)
             ratio = statistics.median(f.ratio(latency) for f in figures)

@@ -59,6 +59,7 @@ class Section:
     name: str
     lanes: Counter = field(default_factory=Counter)
     after: dict[str, list[str]] = field(default_factory=dict)
+    owner: int = 0  # the thread that runs the section: its own calls follow one another (serial), lanes run on workers
     seconds: float = 0.0  # how long the section took
     cpu: tuple[float, float] = (0.0, 0.0)  # CPU seconds meanwhile: ours, the server's
     _longest: dict[str, int] = field(default_factory=dict)
@@ -127,7 +128,7 @@ class CriticalPath:
         """Run ``work`` as a section (inside one already open, as part of it)."""
         if self.current is not None:
             return work()
-        section = Section(f"{name}#{sum(1 for s in self.sections if s.name.startswith(name)) + 1}")
+        section = Section(f"{name}#{sum(1 for s in self.sections if s.name.startswith(name)) + 1}", owner=threading.get_ident())
         self.sections.append(section)
         self.current = section
         started, cpu = time.perf_counter(), (time.process_time(), server_cpu(self.server_pid))
@@ -141,8 +142,8 @@ class CriticalPath:
     def lane(self, key: str, work, after=()):
         """Run ``work`` as lane ``key`` of the open section, after the lanes ``after`` (within a lane: part of it)."""
         section = self.current
-        if getattr(self._local, "lane", None) is not None or section is None:
-            return work()
+        if getattr(self._local, "lane", None) is not None or section is None or threading.get_ident() == section.owner:
+            return work()  # within a lane, or not on a worker: one after another, as the engine runs it
         with self._lock:
             section.after.setdefault(key, []).extend(after)
         self._local.lane = (section, key)
@@ -157,8 +158,8 @@ class CriticalPath:
         tracer = self
 
         def wrap(owner, name, make):
-            original = getattr(owner, name)
-            setattr(owner, name, make(original))
+            if hasattr(owner, name):  # an engine of another layout (an older commit) lacks some steps
+                setattr(owner, name, make(getattr(owner, name)))
 
         # A plan: every resource's reads, the record's and the lock's at once; a removal's tags after the record.
         wrap(Planner, "plan", lambda f: lambda planner, specs, *a, **k: tracer.section("plan", lambda: f(planner, specs, *a, **k)))
@@ -199,7 +200,7 @@ class CriticalPath:
                 return tracer.section("settle", lambda: f(applier, *a))
             return traced
 
-        wrap(Applier, "_settle", settle)
+        wrap(Applier, "_settle" if hasattr(Applier, "_settle") else "_snapshot", settle)
         wrap(Applier, "_write_record", lambda f: lambda applier, *a: tracer.lane("record", lambda: f(applier, *a)))
         assert applier_module.Applier is Applier
 

@@ -93,22 +93,27 @@ class AwsClients:
             max_pool_connections=target.max_in_flight,  # one connection per worker, kept open between calls
         )
         self._session = self._make_session()
-        self._workers = ThreadPoolExecutor(max_workers=target.max_in_flight, thread_name_prefix="aws-call")
+        self._workers = ThreadPoolExecutor(max_workers=target.max_in_flight, thread_name_prefix="aws-call",
+                                           initializer=_mark_worker)
 
     def submit(self, work: Callable[..., R], *args: Any) -> Future[R]:
-        """Run ``work(*args)`` on the clients' workers. ``work`` must not itself wait on other submitted work
-        (the workers are bounded; they would wait for each other)."""
+        """Run ``work(*args)`` on the clients' workers (it may submit more; waiting for it is ``map``'s to do)."""
         return self._workers.submit(work, *args)
 
     def map(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """``work`` over ``items`` on the workers, in order; the first error is raised once all have finished."""
-        futures = [self._workers.submit(work, item) for item in items]
-        results = []
+        """``work`` over ``items`` on the workers, in order; the first error is raised once all have finished.
+
+        Called by work that itself runs on these workers (a read that fans out), the items run on a few threads
+        of their own: a worker that waited on the bounded workers could wait for ever, all of them waiting."""
+        items = list(items)
+        if getattr(_worker, "active", False) and len(items) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(items), NESTED_WORKERS)) as pool:
+                futures = [pool.submit(work, item) for item in items]
+        else:
+            futures = [self._workers.submit(work, item) for item in items]
         for future in futures:
             future.exception()  # wait for every one, so no work is left running behind an error
-        for future in futures:
-            results.append(future.result())
-        return results
+        return [future.result() for future in futures]
 
     def _make_session(self) -> boto3.Session:
         t = self.target
@@ -172,6 +177,14 @@ class AwsClients:
             raise AwsCallError(f"sts:GetCallerIdentity failed (are credentials set for region {self.target.region}?): {exc}") from None
         self.identity = {k: found[k] for k in ("Account", "Arn", "UserId") if k in found}
         return found["Account"]
+
+
+_worker = threading.local()  # .active on the clients' worker threads
+NESTED_WORKERS = 4  # threads of a fan-out made by work already on the workers (see AwsClients.map)
+
+
+def _mark_worker() -> None:
+    _worker.active = True
 
 
 _loader_lock = threading.Lock()

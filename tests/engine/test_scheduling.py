@@ -153,3 +153,15 @@ def test_an_unexpected_error_of_one_project_is_raised_after_all_have_finished():
     with pytest.raises(RuntimeError, match="a bug"):
         apply_all(members, lambda m: None)
     assert members[1].result is not None, "the other project was applied"
+
+
+def test_work_on_the_workers_may_fan_out_again_without_waiting_on_them():
+    # Every worker busy with an item that itself maps over items: on the bounded workers it would never finish.
+    aws = clients(max_in_flight=2)
+    together = threading.Barrier(2, timeout=WAIT)
+
+    def outer(item: int) -> list[int]:
+        together.wait()  # both workers are taken
+        return aws.map(lambda x: x + item, [1, 2, 3])
+
+    assert aws.map(outer, [10, 20]) == [[11, 12, 13], [21, 22, 23]]

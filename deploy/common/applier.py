@@ -216,21 +216,24 @@ class Applier:
         sorter.prepare()
         failed = False
         running: dict[Future, Change] = {}
-        while sorter.is_active() and not failed:
-            for key in sorter.get_ready():
-                running[self.clients.submit(self._execute, by_key[key], emit)] = by_key[key]
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                running.pop(future)
-                outcome = future.result()
-                result.outcomes.append(outcome)
-                if outcome.status == "failed":
-                    failed = True
-                else:
-                    sorter.done(outcome.change.key)
-        for future in wait(running).done:  # let in-flight work finish; start nothing new
+        try:
+            while sorter.is_active() and not failed:
+                for key in sorter.get_ready():
+                    running[self.clients.submit(self._execute, by_key[key], emit)] = by_key[key]
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    outcome = future.result()
+                    result.outcomes.append(outcome)
+                    if outcome.status == "failed":
+                        failed = True
+                    else:
+                        sorter.done(outcome.change.key)
+        finally:
+            wait(running)  # after a failure, and behind any error: in-flight work finishes (the lock outlives it)
+        for future in running:  # start nothing new
             result.outcomes.append(future.result())
         started = {o.change.key for o in result.outcomes}
         for change in changes:

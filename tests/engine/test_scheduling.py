@@ -165,3 +165,21 @@ def test_work_on_the_workers_may_fan_out_again_without_waiting_on_them():
         return aws.map(lambda x: x + item, [1, 2, 3])
 
     assert aws.map(outer, [10, 20]) == [[11, 12, 13], [21, 22, 23]]
+
+
+def test_an_unexpected_error_leaves_no_change_running_behind_it():
+    go, ended = threading.Event(), []
+
+    class Broken(Recorder):
+        def create(self, spec) -> None:
+            if spec.name == "broken":
+                go.set()
+                raise RuntimeError("a bug in a handler")
+            go.wait(WAIT)
+            threading.Event().wait(0.05)  # still working when the error is raised
+            ended.append(spec.name)
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        applier(Broken())._run_graph([create("slow"), create("broken")], ApplyResult(), lambda *_: None,
+                                     lambda c: c.spec.depends_on)
+    assert ended == ["slow"], "the graph returned (and the lock would be released) only after it ended"

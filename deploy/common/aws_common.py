@@ -97,7 +97,8 @@ class AwsClients:
                                            initializer=_mark_worker)
 
     def submit(self, work: Callable[..., R], *args: Any) -> Future[R]:
-        """Run ``work(*args)`` on the clients' workers (it may submit more; waiting for it is ``map``'s to do)."""
+        """Run ``work(*args)`` on the clients' workers. Work already on them may submit more but not wait for it
+        (the workers are bounded: they could all be waiting); ``map`` may be waited on from anywhere."""
         return self._workers.submit(work, *args)
 
     def map(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -106,7 +107,9 @@ class AwsClients:
         Called by work that itself runs on these workers (a read that fans out), the items run on a few threads
         of their own: a worker that waited on the bounded workers could wait for ever, all of them waiting."""
         items = list(items)
-        if getattr(_worker, "active", False) and len(items) > 1:
+        if getattr(_worker, "active", False):
+            if len(items) <= 1:
+                return [work(item) for item in items]
             with ThreadPoolExecutor(max_workers=min(len(items), NESTED_WORKERS)) as pool:
                 futures = [pool.submit(work, item) for item in items]
         else:

@@ -165,6 +165,8 @@ def test_work_on_the_workers_may_fan_out_again_without_waiting_on_them():
         return aws.map(lambda x: x + item, [1, 2, 3])
 
     assert aws.map(outer, [10, 20]) == [[11, 12, 13], [21, 22, 23]]
+    together.reset()
+    assert aws.map(lambda item: (together.wait(), aws.map(lambda x: x + item, [1]))[1], [10, 20]) == [[11], [21]]
 
 
 def test_an_unexpected_error_leaves_no_change_running_behind_it():

@@ -1,0 +1,80 @@
+"""The README and docs/*.md link to files that exist and to headings that exist (GitHub's anchors), and the
+README lists every docs page: a moved section or a renamed file breaks a test, not a reader's click."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def prose(path: Path) -> list[str]:
+    """The page's lines outside fenced code blocks, with inline code removed (links there are not links)."""
+    lines, fenced = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced:
+            lines.append(re.sub(r"`[^`]*`", "", line))
+    return lines
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's heading ids: markup dropped, lower case, punctuation other than - and _ removed, spaces to -,
+    repeats numbered -1, -2, ..."""
+    seen: dict[str, int] = {}
+    out = set()
+    fenced = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if fenced or not heading:
+            continue
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.group(1)).replace("`", "").lower()
+        slug = re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def links(path: Path) -> list[str]:
+    return [target for line in prose(path) for target in LINK.findall(line)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_points_at_an_existing_file_and_heading(page: Path):
+    broken = []
+    for target in links(page):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:, ...
+            continue
+        file_part, _, anchor = target.partition("#")
+        file_part = file_part.split("?")[0]
+        dest = (page.parent / file_part).resolve() if file_part else page
+        if not dest.exists():
+            broken.append(f"{target}: no file {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}")
+            continue
+        if anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            broken.append(f"{target}: no heading #{anchor} in {dest.relative_to(ROOT)}")
+        if anchor.startswith("L") and dest.suffix != ".md" and not re.fullmatch(r"L\d+(-L\d+)?", anchor):
+            broken.append(f"{target}: not a line anchor")
+    assert broken == [], f"{page.relative_to(ROOT)}: broken links:\n" + "\n".join(broken)
+
+
+def test_the_readme_links_every_docs_page():
+    linked = {(ROOT / t.partition("#")[0]).resolve() for t in links(ROOT / "README.md") if t.startswith("docs/")}
+    missing = [p.name for p in PAGES[1:] if p.resolve() not in linked]
+    assert missing == [], f"README.md does not link these docs pages: {missing}"
+
+
+def test_the_readme_keeps_the_two_command_quick_start():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "scripts/quickstart.sh   #" in text and "scripts/test.sh         #" in text

@@ -14,14 +14,26 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def prose(path: Path) -> list[str]:
-    """The page's lines outside fenced code blocks, with inline code removed (links there are not links)."""
-    lines, fenced = [], False
+    """The page's lines outside fenced code blocks, with inline code removed (links there are not links). A code
+    span may go on over a line break, so spans are removed per paragraph, then the paragraph is split again."""
+    lines, fenced, paragraph = [], False, []
+
+    def flush() -> None:
+        lines.extend(re.sub(r"`[^`]*`", "", "\n".join(paragraph)).split("\n"))
+        paragraph.clear()
+
     for line in path.read_text(encoding="utf-8").splitlines():
         if FENCE.match(line):
+            flush()
             fenced = not fenced
             continue
-        if not fenced:
-            lines.append(re.sub(r"`[^`]*`", "", line))
+        if fenced:
+            continue
+        if line.strip():
+            paragraph.append(line)
+        else:
+            flush()
+    flush()
     return lines
 
 
@@ -78,3 +90,10 @@ def test_the_readme_links_every_docs_page():
 def test_the_readme_keeps_the_two_command_quick_start():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "scripts/quickstart.sh   #" in text and "scripts/test.sh         #" in text
+
+
+def test_a_code_span_over_a_line_break_hides_its_text_but_not_the_links_after_it(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("A span `over a\nline [not](a.md) break` then [a link](b.md) and `one more`.\n\n```\n[fenced](c.md)\n```\n")
+    assert links(page) == ["b.md"]
+

@@ -97,3 +97,12 @@ def test_a_code_span_over_a_line_break_hides_its_text_but_not_the_links_after_it
     page.write_text("A span `over a\nline [not](a.md) break` then [a link](b.md) and `one more`.\n\n```\n[fenced](c.md)\n```\n")
     assert links(page) == ["b.md"]
 
+
+WALKTHROUGHS = ("adding-a-pipeline.md", "adding-a-resource-kind.md")
+
+
+@pytest.mark.parametrize("name", WALKTHROUGHS)
+def test_the_walkthrough_pages_exist_and_the_readme_links_them(name: str):
+    assert (ROOT / "docs" / name).is_file(), f"docs/{name} is missing"
+    assert f"docs/{name}" in [t.partition("#")[0] for t in links(ROOT / "README.md")], f"README.md does not link docs/{name}"
+

@@ -1,5 +1,9 @@
 """The README and docs/*.md link to files that exist and to headings that exist (GitHub's anchors), and the
-README lists every docs page: a moved section or a renamed file breaks a test, not a reader's click."""
+README lists every docs page: a moved section or a renamed file breaks a test, not a reader's click.
+
+Code the docs quote from a file ("From `path`:" ending the paragraph before a fenced block) is that file's code:
+every line of the block is in the file, in the same order ("..." lines stand for what is left out), so a change
+to the code breaks a test, not a reader's copy."""
 from __future__ import annotations
 
 import re
@@ -105,4 +109,76 @@ WALKTHROUGHS = ("adding-a-pipeline.md", "adding-a-resource-kind.md")
 def test_the_walkthrough_pages_exist_and_the_readme_links_them(name: str):
     assert (ROOT / "docs" / name).is_file(), f"docs/{name} is missing"
     assert f"docs/{name}" in [t.partition("#")[0] for t in links(ROOT / "README.md")], f"README.md does not link docs/{name}"
+
+
+QUOTED_FROM = re.compile(r"\bfrom `([^`\s]+)`:$", re.IGNORECASE)
+ELISION = {"...", "…"}
+
+
+def quotes(path: Path) -> list[tuple[int, str, list[str]]]:
+    """Fenced blocks the paragraph before them says are quoted from a file ("From `path`:"): (line, path, lines).
+    A path that is a directory ("run, from `deploy/`:") quotes nothing."""
+    found, paragraph, last_paragraph, block, start = [], [], "", None, 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if FENCE.match(line):
+            if block is None:
+                block, start = [], number
+                match = QUOTED_FROM.search(" ".join(paragraph or [last_paragraph]).strip())
+                source = match.group(1) if match and not (ROOT / match.group(1)).is_dir() else None
+            else:
+                if source:
+                    found.append((start, source, block))
+                block, paragraph, last_paragraph = None, [], ""
+            continue
+        if block is not None:
+            block.append(line)
+        elif line.strip():
+            paragraph.append(line)
+        elif paragraph:
+            last_paragraph, paragraph = " ".join(paragraph), []
+    return found
+
+
+def not_in_order(quoted: list[str], source: list[str]) -> list[str]:
+    """The quoted lines not found in ``source``, each looked for after the previous one found (blank and "..."
+    lines skipped)."""
+    missing, at = [], 0
+    for line in quoted:
+        if not line.strip() or line.strip() in ELISION:
+            continue
+        hit = next((i for i in range(at, len(source)) if source[i].rstrip() == line.rstrip()), None)
+        if hit is None:
+            missing.append(line)
+        else:
+            at = hit + 1
+    return missing
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_quoted_from_a_file_is_that_files_code(page: Path):
+    wrong = []
+    for line, source, block in quotes(page):
+        path = ROOT / source
+        if not path.is_file():
+            wrong.append(f"line {line}: quotes {source}, which does not exist")
+            continue
+        missing = not_in_order(block, path.read_text(encoding="utf-8").splitlines())
+        if missing:
+            wrong.append(f"line {line}: not in {source} (or not in this order):\n    " + "\n    ".join(missing))
+    assert wrong == [], f"{page.relative_to(ROOT)}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("name", WALKTHROUGHS)
+def test_the_walkthroughs_quote_real_code(name: str):
+    assert len(quotes(ROOT / "docs" / name)) >= 3, f"docs/{name}: its code is to be quoted from the files (From `path`:)"
+
+
+def test_a_quote_that_drifted_from_its_file_is_caught(tmp_path):
+    source = ["def f(x):", "    y = x + 1", "    return y"]
+    assert not_in_order(["def f(x):", "...", "    return y"], source) == []
+    assert not_in_order(["def f(x):", "    return x + 1"], source) == ["    return x + 1"]
+    assert not_in_order(["    return y", "def f(x):"], source) == ["def f(x):"], "order matters"
+    page = tmp_path / "page.md"
+    page.write_text("Run it from `deploy/`:\n\n```\nx\n```\n\nFrom\n`deploy/cli.py`:\n\n```python\ndef nothing_like_this():\n```\n")
+    assert [(source, block) for _, source, block in quotes(page)] == [("deploy/cli.py", ["def nothing_like_this():"])]
 

@@ -182,3 +182,10 @@ def test_a_quote_that_drifted_from_its_file_is_caught(tmp_path):
     page.write_text("Run it from `deploy/`:\n\n```\nx\n```\n\nFrom\n`deploy/cli.py`:\n\n```python\ndef nothing_like_this():\n```\n")
     assert [(source, block) for _, source, block in quotes(page)] == [("deploy/cli.py", ["def nothing_like_this():"])]
 
+
+def test_ci_runs_the_test_command_the_readme_gives():
+    """.ci/run is "the README's test command": the command it execs is the quick start's."""
+    ci = re.search(r"^exec\s+(\S+)", (ROOT / ".ci" / "run").read_text(encoding="utf-8"), re.MULTILINE)
+    assert ci, ".ci/run execs no command"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(rf"^{re.escape(ci.group(1))}\s+#", readme, re.MULTILINE), f"README's quick start does not give {ci.group(1)}"

@@ -115,7 +115,7 @@ def test_history_under_object_lock_still_fits(tmp_path):
 
 
 def test_policy_sizes_as_documented():
-    """The figures in README ('Deployer permissions'); a change here is a change there."""
+    """The figures in docs/trust-model.md ('Deployer permissions'); a change here is a change there."""
     sizes = {(config, region): {purpose: policy_size(doc) for purpose, doc in policies(_prepared(config, region)).items()}
              for config, region in SHIPPED}
     assert sizes == {

@@ -109,14 +109,16 @@ class Applier:
             for outcome in result.outcomes:
                 journal.change(_journal_entry(outcome))
             try:
-                self._check_unchanged(plan, applied=first)
+                fresh = self._check_unchanged(plan, applied=first)
             except StalePlanError as exc:
                 journal.finished("refused", {}, None, str(exc))
                 raise
-            self._record_intent(plan, entry_id)
-            self._apply_changes(plan, result, emit, journal, first)
-            self._write_record(plan, result, entry_id)
-            snapshot = self._snapshot(plan) if result.ok else None
+            # What the plan under the lock read is what the apply writes from: nothing is read twice.
+            current = {c.key: c.current for c in (fresh or plan).changes}
+            recorded = self._record_intent(plan, entry_id, fresh.recorded if fresh else None)
+            self._apply_changes(plan, result, emit, journal, first, current)
+            self._write_record(plan, result, entry_id, recorded)
+            snapshot = self._snapshot(plan, result, current) if result.ok else None
             counts = {a: sum(1 for o in result.outcomes if o.status == "done" and o.change.action == a)
                       for a in ("create", "update", "delete")}
             journal.finished("succeeded" if result.ok else "failed", counts, snapshot,
@@ -129,53 +131,63 @@ class Applier:
                 result.lock_left = (lock_id, describe_error(exc))
         return result
 
-    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> None:
-        """The plan computed again under the lock must make the same changes (the artifact bucket aside)."""
+    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> Plan | None:
+        """The plan computed again under the lock must make the same changes (the artifact bucket aside); it is
+        returned, for what it read."""
         if plan.replan is None:
-            return
+            return None
         done = {c.key for c in applied}
+        fresh = plan.replan()
         before = [c for c in plan.comparable() if f"{c['kind']}:{c['name']}" not in done]
-        after = [c for c in plan.replan().comparable() if f"{c['kind']}:{c['name']}" not in done]
+        after = [c for c in fresh.comparable() if f"{c['kind']}:{c['name']}" not in done]
         if before != after:
             differing = [c for c in before if c not in after] + [c for c in after if c not in before]
             raise StalePlanError(
                 f"what exists changed since this plan was made ({len(differing)} change(s) differ, first: "
                 f"{differing[0]['kind']} {differing[0]['name']}); another deployment? nothing was applied: plan again")
+        return fresh
 
     def _owned_creates(self, plan: Plan) -> set[str]:
         return {c.key for c in plan.changes if c.action == "create" and c.kind != RECORD_KIND and c.spec is not None
                 and c.spec.tags.get(PROJECT_TAG) == self.record.project}
 
-    def _record_intent(self, plan: Plan, entry_id: str) -> None:
-        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned."""
+    def _record_intent(self, plan: Plan, entry_id: str, recorded: list[str] | None) -> list[str]:
+        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned. Returns
+        what the record lists now. ``recorded``: the record as read under the lock (None: read it now)."""
         creates = self._owned_creates(plan)
-        if creates:
+        if recorded is None:
             recorded = read_record(self.clients, self.record)
-            write_record(self.clients, self.record, [*recorded, *creates], self.commit, "applying", entry_id, plan.dependencies)
+        if creates:
+            recorded = sorted({*recorded, *creates})
+            write_record(self.clients, self.record, recorded, self.commit, "applying", entry_id, plan.dependencies)
+        return recorded
 
     def _apply_changes(self, plan: Plan, result: ApplyResult, emit: EventCallback, journal: Journal,
-                       applied: list[Change]) -> None:
+                       applied: list[Change], current: dict[str, dict | None]) -> None:
         def journalled(kind: str, change: Change, detail: Outcome | str | None) -> None:
             if kind == "end" and isinstance(detail, Outcome):
                 journal.change(_journal_entry(detail))
             emit(kind, change, detail)
 
         work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND and c not in applied]
-        self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else ())
+        self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else (), current)
         deletes = [c for c in plan.changes if c.action == "delete"]
         if result.ok and deletes:
             users = reverse_dependencies([c.key for c in deletes], plan.dependencies)
             self._run_graph(deletes, result, journalled, lambda c: users[c.key])
 
-    def _snapshot(self, plan: Plan) -> Snapshot:
-        """Every spec of the plan and the artifact versions live now (reads; only after an apply that changed something)."""
+    def _snapshot(self, plan: Plan, result: ApplyResult, current: dict[str, dict | None]) -> Snapshot:
+        """Every spec of the plan and the artifact versions live now: of what the apply changed, read now; of the
+        rest, from what the plan under the lock read where that shows the version (a Lambda alias's, ...)."""
         specs = {c.spec.key: c.spec for c in plan.changes if c.spec is not None and c.action != "delete"}
+        touched = {o.change.key for o in result.outcomes}
+        known = {k: None if k in touched else current.get(k) for k in specs}
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            pins = dict(zip(specs, pool.map(lambda s: self.handlers[s.kind].pin(s), specs.values())))
+            pins = dict(zip(specs, pool.map(lambda s: self.handlers[s.kind].pin(s, known[s.key]), specs.values())))
         return Snapshot(specs, {k: v for k, v in pins.items() if v})
 
     def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback,
-                   after: Callable[[Change], Iterable[str]]) -> None:
+                   after: Callable[[Change], Iterable[str]], current: dict[str, dict | None] | None = None) -> None:
         """Run ``changes``, each once the ones it comes ``after`` are done, independent ones in parallel."""
         by_key = {c.key: c for c in changes}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
@@ -187,7 +199,7 @@ class Applier:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             while sorter.is_active() and not failed:
                 for key in sorter.get_ready():
-                    running[pool.submit(self._execute, by_key[key], emit)] = by_key[key]
+                    running[pool.submit(self._execute, by_key[key], emit, (current or {}).get(key))] = by_key[key]
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -206,7 +218,7 @@ class Applier:
             if change.key not in started:
                 result.outcomes.append(Outcome(change, "skipped", error="not started: an earlier change failed"))
 
-    def _execute(self, change: Change, emit: EventCallback) -> Outcome:
+    def _execute(self, change: Change, emit: EventCallback, current: dict | None = None) -> Outcome:
         handler = self.handlers[change.kind]
         emit("start", change, None)
         started = time.monotonic()
@@ -217,7 +229,7 @@ class Applier:
                 elif change.pin is not None:
                     handler.restore(change.spec, change.pin)
                 elif change.action == "update":
-                    handler.update(change.spec, change.fields)
+                    handler.update(change.spec, change.fields, current)
                 else:
                     handler.delete(change.name)
             outcome = Outcome(change, "done", time.monotonic() - started)
@@ -244,16 +256,17 @@ class Applier:
             retry.report(f"already exists ({error_code(exc)}) and is ours: adopting it")
             adopted = self.planner.plan_one(spec)
             if adopted.action == "update":
-                handler.update(spec, adopted.fields)
+                handler.update(spec, adopted.fields, adopted.current)
 
-    def _write_record(self, plan: Plan, result: ApplyResult, entry_id: str) -> None:
+    def _write_record(self, plan: Plan, result: ApplyResult, entry_id: str, recorded: list[str]) -> None:
         """Record what we own now. After success: every wanted resource plus recorded ones whose deletion did
-        not happen. After a failure: the intent (what was owned plus what this apply may have created)."""
+        not happen. After a failure: the intent (what was owned plus what this apply may have created).
+        ``recorded``: what the record lists now (read under the lock, with the intent written since)."""
         deleted = {o.change.key for o in result.outcomes if o.change.action == "delete" and o.status == "done"}
         record_change = next((c for c in plan.changes if c.kind == RECORD_KIND), None)
         if result.ok and record_change is None and not deleted and not self._owned_creates(plan):
             return
-        target = record_change.fields[0].new if result.ok and record_change else read_record(self.clients, self.record)
+        target = record_change.fields[0].new if result.ok and record_change else recorded
         write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit, "settled", entry_id,
                      plan.dependencies)
 

@@ -36,6 +36,8 @@ class Change:
     spec: Spec | None = None
     reason: str = ""
     pin: dict[str, Any] | None = None  # rollback: serve this recorded artifact version again
+    # What the plan read (the handler's ``read``, tags and all): the apply writes from it instead of reading again.
+    current: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -70,6 +72,7 @@ class Plan:
     operation: str = "deploy"
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)  # kept in the record
     about: dict[str, str] = field(default_factory=dict)  # recorded with the history entry, e.g. {"rollback_to": id}
+    recorded: list[str] | None = field(default=None, repr=False)  # the record's resources as this plan read them
 
     def count(self, action: Action) -> int:
         """Resources with this action (the record aside), so the plan's counts are the apply's."""

@@ -85,7 +85,9 @@ class Kind:
 
 
 class ResourceHandler(ABC):
-    """Reads and writes one kind of resource. ``read`` and ``desired`` return the same field names.
+    """Reads and writes one kind of resource. ``read`` and ``desired`` return the same field names; ``read`` may add
+    keys starting with ``_``, never compared (only ``desired``'s keys are): what the same calls showed that the apply
+    or the snapshot needs (the version a Lambda alias serves, a state machine's revision).
 
     What a plan read is handed to the apply (``current``, as ``read`` returned it, tags and all), so that an update
     writes from it rather than reading the resource again."""

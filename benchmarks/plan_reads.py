@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -27,9 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.common.aws_common import AwsTarget, CallLog  # noqa: E402
 from deploy.common.preparation import connect, prepare  # noqa: E402
-from deploy.local_aws.manager import spawn_server  # noqa: E402
-from deploy.local_aws.realism.settings import ENV_VAR  # noqa: E402
-from deploy.projects.fpac_pipeline import deploy as fpac  # noqa: E402
+from scratch import private_server, scratch_folder, scratch_fpac  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "config" / "local.json"
 TARGET = 1.2  # issue 11: a no-op plan makes at most 1.2 reads per resource
@@ -117,14 +112,8 @@ def main() -> None:
     parser.add_argument("--realism", default="off", help="the local AWS's realism: off (default: the reads are what we count), on")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    work = Path(tempfile.mkdtemp(prefix="bench-"))
-    project_copy = work / "fpac_pipeline"
-    shutil.copytree(Path(fpac.__file__).parent, project_copy, ignore=shutil.ignore_patterns("__pycache__"))
-    fpac.HERE = project_copy  # edit a scratch copy, never the repository
-    server = spawn_server(work / "local-aws", detach=False, exit_with_pid=os.getpid(), extra_env={ENV_VAR: args.realism})
-    try:
+    with scratch_folder() as work, private_server(work / "local-aws", args.realism) as server:
+        project_copy = scratch_fpac(work)
         measure(server.endpoint, apply=True)  # first deploy
         prepared, plan, log, params, seconds = measure(server.endpoint, apply=False)
         assert not plan.has_changes, [c.key for c in plan.changes if c.action != "no-op"]
@@ -133,9 +122,6 @@ def main() -> None:
         handler.write_text(handler.read_text() + "\n# benchmark change\n")
         _, change_plan, change_log, change_params, _ = measure(server.endpoint, apply=True)
         changed = [c.key for c in change_plan.changes if c.action != "no-op"]
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
 
     object_buckets = {s.bucket for s in prepared.specs if s.kind == "s3_object"}
     resources = len(prepared.specs)

@@ -8,10 +8,7 @@ same botocore before-call hook the tests use. Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,8 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.common.aws_common import AwsTarget, CallLog  # noqa: E402
 from deploy.common.preparation import connect, prepare  # noqa: E402
-from deploy.local_aws.manager import spawn_server  # noqa: E402
-from deploy.projects.fpac_pipeline import deploy as fpac  # noqa: E402
+from scratch import private_server, scratch_folder, scratch_fpac  # noqa: E402
 
 CHALICE_NOOP_WRITES = 10  # measured by benchmarks/chalice_noop_writes.sh: Chalice's no-op redeploy of 3 functions
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "config" / "local.json"
@@ -44,23 +40,14 @@ def measure(label: str, endpoint: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    work = Path(tempfile.mkdtemp(prefix="bench-"))
-    project_copy = work / "fpac_pipeline"
-    shutil.copytree(Path(fpac.__file__).parent, project_copy, ignore=shutil.ignore_patterns("__pycache__"))
-    fpac.HERE = project_copy  # edit a scratch copy, never the repository
-    server = spawn_server(work / "local-aws", detach=False, exit_with_pid=os.getpid())
-    try:
+    with scratch_folder() as work, private_server(work / "local-aws") as server:
+        project_copy = scratch_fpac(work)
         measure("first deploy", server.endpoint)
         _, noop_writes = measure("no-op redeploy", server.endpoint)
         handler = project_copy / "lambda" / "CreateNewId" / "handler.py"
         handler.write_text(handler.read_text() + "\n# benchmark change\n")
         _, change_writes = measure("one function's code changed", server.endpoint)
         measure("no-op after the change", server.endpoint)
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
     print(f"\nno-op redeploy writes: ours {noop_writes}, Chalice {CHALICE_NOOP_WRITES} (for 3 functions)")
     print(f"one-function change: {change_writes} writes (lock put and release, code upload, publish, alias move)")
 

@@ -174,6 +174,10 @@ def _glue(call: Call, arns: Arns) -> list[Request]:
     p, op = call.params, call.operation
     if op in ("GetTags", "TagResource", "UntagResource"):
         return [Request(f"glue:{op}", p["ResourceArn"])]
+    if op == "BatchGetJobs":  # authorised on each job named
+        return [Request("glue:BatchGetJobs", arns.glue_job(name)) for name in p["JobNames"]]
+    if op == "BatchGetCrawlers":  # authorised on each crawler named
+        return [Request("glue:BatchGetCrawlers", arns.crawler(name)) for name in p["CrawlerNames"]]
     if op in ("GetDatabase", "CreateDatabase", "UpdateDatabase", "DeleteDatabase"):
         name = p.get("Name") or p["DatabaseInput"]["Name"]
         out = [Request(f"glue:{op}", arns.glue_catalog()), Request(f"glue:{op}", arns.glue_database(name))]

@@ -104,10 +104,16 @@ class Applier:
         lock_id = acquire_lock(self.clients, self.record, plan.operation, entry_id)
         try:
             journal = Journal(self.clients, self.record, entry_id, self.history_retention_days)
-            recorded = self._begin(plan, journal, first, result.outcomes)
-            self._record_intent(plan, entry_id, recorded)
-            self._apply_changes(plan, result, emit, journal, first)
-            snapshot = self._settle(plan, result, entry_id)
+            fresh = self._begin(plan, journal, first, result.outcomes)
+            # What the plan under the lock read is what the apply writes from: nothing is read twice (what was applied
+            # before the lock, the artifact bucket, is not read again: the first plan's reads stand for it).
+            current = {c.key: c.current for c in plan.changes}
+            if fresh is not None:
+                done = {c.key for c in first}
+                current.update({c.key: c.current for c in fresh.changes if c.key not in done})
+            recorded = self._record_intent(plan, entry_id, fresh.recorded if fresh else None)
+            self._apply_changes(plan, result, emit, journal, first, current)
+            snapshot = self._settle(plan, result, entry_id, recorded, current)
             counts = {a: sum(1 for o in result.outcomes if o.status == "done" and o.change.action == a)
                       for a in ("create", "update", "delete")}
             journal.finished("succeeded" if result.ok else "failed", counts, snapshot,
@@ -120,12 +126,12 @@ class Applier:
                 result.lock_left = (lock_id, describe_error(exc))
         return result
 
-    def _begin(self, plan: Plan, journal: Journal, applied: list[Change], outcomes: list[Outcome]) -> list[str] | None:
+    def _begin(self, plan: Plan, journal: Journal, applied: list[Change], outcomes: list[Outcome]) -> Plan | None:
         """Under the lock: the history entry's start is written while the plan is computed again (each needs only
-        the lock). Returns the record as the replan read it."""
+        the lock). Returns the plan as computed again (None when it cannot be)."""
         started = self.clients.submit(self._start_entry, journal, plan, outcomes)
         try:
-            recorded = self._check_unchanged(plan, applied)
+            fresh = self._check_unchanged(plan, applied)
         except StalePlanError as exc:
             started.result()
             journal.finished("refused", {}, None, str(exc))
@@ -134,13 +140,14 @@ class Applier:
             wait([started])
             raise
         started.result()
-        return recorded
+        return fresh
 
-    def _settle(self, plan: Plan, result: ApplyResult, entry_id: str) -> Snapshot | None:
+    def _settle(self, plan: Plan, result: ApplyResult, entry_id: str, recorded: list[str],
+                current: dict[str, dict | None]) -> Snapshot | None:
         """After the changes, the record and (after a success) the snapshot's reads at once: neither needs the other."""
-        written = self.clients.submit(self._write_record, plan, result, entry_id)
+        written = self.clients.submit(self._write_record, plan, result, entry_id, recorded)
         try:
-            return self._snapshot(plan) if result.ok else None
+            return self._snapshot(plan, result, current) if result.ok else None
         finally:
             written.result()
 
@@ -149,37 +156,39 @@ class Applier:
         for outcome in outcomes:
             journal.change(_journal_entry(outcome))
 
-    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> list[str] | None:
-        """The plan computed again under the lock must make the same changes (the artifact bucket aside).
-        Returns the record's keys as read under the lock (None when the plan cannot be computed again)."""
+    def _check_unchanged(self, plan: Plan, applied: list[Change]) -> Plan | None:
+        """The plan computed again under the lock must make the same changes (the artifact bucket aside); it is
+        returned, for what it read (None when the plan cannot be computed again)."""
         if plan.replan is None:
             return None
         done = frozenset(c.key for c in applied)
-        again = plan.replan(done)
+        fresh = plan.replan(done)
         before = [c for c in plan.comparable() if f"{c['kind']}:{c['name']}" not in done]
-        after = [c for c in again.comparable() if f"{c['kind']}:{c['name']}" not in done]
+        after = [c for c in fresh.comparable() if f"{c['kind']}:{c['name']}" not in done]
         if before != after:
             differing = [c for c in before if c not in after] + [c for c in after if c not in before]
             raise StalePlanError(
                 f"what exists changed since this plan was made ({len(differing)} change(s) differ, first: "
                 f"{differing[0]['kind']} {differing[0]['name']}); another deployment? nothing was applied: plan again")
-        return again.recorded
+        return fresh
 
     def _owned_creates(self, plan: Plan) -> set[str]:
         return {c.key for c in plan.changes if c.action == "create" and c.kind != RECORD_KIND and c.spec is not None
                 and c.spec.tags.get(PROJECT_TAG) == self.record.project}
 
-    def _record_intent(self, plan: Plan, entry_id: str, recorded: list[str] | None) -> None:
-        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned.
-        ``recorded``: the record as read under the lock (by the replan), else it is read here."""
+    def _record_intent(self, plan: Plan, entry_id: str, recorded: list[str] | None) -> list[str]:
+        """Before creating anything, list it in the record: a kill half-way leaves every new resource owned. Returns
+        what the record lists now. ``recorded``: the record as read under the lock (None: read it now)."""
         creates = self._owned_creates(plan)
+        if recorded is None:
+            recorded = read_record(self.clients, self.record)
         if creates:
-            if recorded is None:
-                recorded = read_record(self.clients, self.record)
-            write_record(self.clients, self.record, [*recorded, *creates], self.commit, "applying", entry_id, plan.dependencies)
+            recorded = sorted({*recorded, *creates})
+            write_record(self.clients, self.record, recorded, self.commit, "applying", entry_id, plan.dependencies)
+        return recorded
 
     def _apply_changes(self, plan: Plan, result: ApplyResult, emit: EventCallback, journal: Journal,
-                       applied: list[Change]) -> None:
+                       applied: list[Change], current: dict[str, dict | None]) -> None:
         written: list[Future] = []
 
         def journalled(kind: str, change: Change, detail: Outcome | str | None) -> None:
@@ -190,7 +199,7 @@ class Applier:
 
         try:
             work = [c for c in plan.changes if c.action in ("create", "update") and c.kind != RECORD_KIND and c not in applied]
-            self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else ())
+            self._run_graph(work, result, journalled, lambda c: c.spec.depends_on if c.spec else (), current)
             deletes = [c for c in plan.changes if c.action == "delete"]
             if result.ok and deletes:
                 users = reverse_dependencies([c.key for c in deletes], plan.dependencies)
@@ -199,16 +208,20 @@ class Applier:
             for future in wait(written).done:  # every entry is written (or has failed) before the apply goes on
                 future.result()
 
-    def _snapshot(self, plan: Plan) -> Snapshot:
-        """Every spec of the plan and the artifact versions live now (reads; only after an apply that changed something)."""
+    def _snapshot(self, plan: Plan, result: ApplyResult, current: dict[str, dict | None]) -> Snapshot:
+        """Every spec of the plan and the artifact versions live now: of what the apply changed, read now; of the
+        rest, from what the plan under the lock read where that shows the version (a Lambda alias's, ...)."""
         specs = {c.spec.key: c.spec for c in plan.changes if c.spec is not None and c.action != "delete"}
-        pins = dict(zip(specs, self.clients.map(lambda s: self.handlers[s.kind].pin(s), specs.values())))
+        touched = {o.change.key for o in result.outcomes}
+        known = {k: None if k in touched else current.get(k) for k in specs}
+        pins = dict(zip(specs, self.clients.map(lambda s: self.handlers[s.kind].pin(s, known[s.key]), specs.values())))
         return Snapshot(specs, {k: v for k, v in pins.items() if v})
 
     def _run_graph(self, changes: list[Change], result: ApplyResult, emit: EventCallback,
-                   after: Callable[[Change], Iterable[str]]) -> None:
+                   after: Callable[[Change], Iterable[str]], current: dict[str, dict | None] | None = None) -> None:
         """Run ``changes``, each once the ones it comes ``after`` are done, independent ones in parallel (on the
-        clients' workers: as many at once as are ready, up to their max_in_flight)."""
+        clients' workers: as many at once as are ready, up to their max_in_flight); ``current``: what the plan under
+        the lock read of each, which the handlers write from."""
         by_key = {c.key: c for c in changes}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
         for change in changes:
@@ -219,7 +232,7 @@ class Applier:
         try:
             while sorter.is_active() and not failed:
                 for key in sorter.get_ready():
-                    running[self.clients.submit(self._execute, by_key[key], emit)] = by_key[key]
+                    running[self.clients.submit(self._execute, by_key[key], emit, (current or {}).get(key))] = by_key[key]
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -240,7 +253,7 @@ class Applier:
             if change.key not in started:
                 result.outcomes.append(Outcome(change, "skipped", error="not started: an earlier change failed"))
 
-    def _execute(self, change: Change, emit: EventCallback) -> Outcome:
+    def _execute(self, change: Change, emit: EventCallback, current: dict | None = None) -> Outcome:
         handler = self.handlers[change.kind]
         emit("start", change, None)
         started = time.monotonic()
@@ -251,7 +264,7 @@ class Applier:
                 elif change.pin is not None:
                     handler.restore(change.spec, change.pin)
                 elif change.action == "update":
-                    handler.update(change.spec, change.fields)
+                    handler.update(change.spec, change.fields, current)
                 else:
                     handler.delete(change.name)
             outcome = Outcome(change, "done", time.monotonic() - started)
@@ -278,16 +291,17 @@ class Applier:
             retry.report(f"already exists ({error_code(exc)}) and is ours: adopting it")
             adopted = self.planner.plan_one(spec)
             if adopted.action == "update":
-                handler.update(spec, adopted.fields)
+                handler.update(spec, adopted.fields, adopted.current)
 
-    def _write_record(self, plan: Plan, result: ApplyResult, entry_id: str) -> None:
+    def _write_record(self, plan: Plan, result: ApplyResult, entry_id: str, recorded: list[str]) -> None:
         """Record what we own now. After success: every wanted resource plus recorded ones whose deletion did
-        not happen. After a failure: the intent (what was owned plus what this apply may have created)."""
+        not happen. After a failure: the intent (what was owned plus what this apply may have created).
+        ``recorded``: what the record lists now (read under the lock, with the intent written since)."""
         deleted = {o.change.key for o in result.outcomes if o.change.action == "delete" and o.status == "done"}
         record_change = next((c for c in plan.changes if c.kind == RECORD_KIND), None)
         if result.ok and record_change is None and not deleted and not self._owned_creates(plan):
             return
-        target = record_change.fields[0].new if result.ok and record_change else read_record(self.clients, self.record)
+        target = record_change.fields[0].new if result.ok and record_change else recorded
         write_record(self.clients, self.record, [k for k in target if k not in deleted], self.commit, "settled", entry_id,
                      plan.dependencies)
 

@@ -153,11 +153,28 @@ def plan_statements(specs: list[Spec], scope: Scope, record_prefix: str) -> list
         account_reads.append("lambda:GetAccountSettings")  # the plan's concurrency check, only where reservations exist
     return [
         *_grouped(_by_kind(specs, scope), READ, "Read"),
+        *_listings(specs, scope),
         statement("ReadRecord", ["s3:GetObject"], [record_prefix]),  # the record, the lock, the history
         *([statement("ReadObjectLock", ["s3:GetBucketObjectLockConfiguration"], locked)] if (locked := _locked(specs, scope)) else []),
         # AWS authorises these only on "*": the account check, and listing log groups by prefix.
         statement("ReadAccount", account_reads, "*"),
     ]
+
+
+def _listings(specs: list[Spec], scope: Scope) -> list[dict[str, Any]]:
+    """s3:ListBucket limited to the prefixes the kinds list (``Kind.listings``), on a bucket the deployment does not
+    manage: on one it manages the bucket reads grant s3:ListBucket already (HeadBucket needs it whole)."""
+    managed = {s.name for s in specs if isinstance(s, BucketSpec)}
+    prefixes: dict[str, set[str]] = defaultdict(set)
+    for name, kind in KINDS.items():
+        of_kind = [s for s in specs if s.kind == name]
+        if kind.listings is not None and of_kind:
+            for bucket, prefix in kind.listings(of_kind):
+                if bucket not in managed:
+                    prefixes[bucket].add(prefix)
+    return [statement(f"List{''.join(p.title() for p in bucket.replace('.', '-').split('-'))}", ["s3:ListBucket"],
+                      [scope.arns.bucket(bucket)], {"StringEquals": {"s3:prefix": sorted(found)}})
+            for bucket, found in sorted(prefixes.items())]
 
 
 def deploy_statements(specs: list[Spec], scope: Scope, record: RecordLocation) -> list[dict[str, Any]]:

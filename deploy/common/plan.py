@@ -36,6 +36,8 @@ class Change:
     spec: Spec | None = None
     reason: str = ""
     pin: dict[str, Any] | None = None  # rollback: serve this recorded artifact version again
+    # What the plan read (the handler's ``read``, tags and all): the apply writes from it instead of reading again.
+    current: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:

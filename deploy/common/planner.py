@@ -4,7 +4,7 @@ but the project no longer wants. Reads only; never writes.
 from __future__ import annotations
 
 import graphlib
-from typing import Iterable
+from typing import Any, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,22 +36,24 @@ class Planner:
         self.region = region
         self.adopt = adopt  # 'kind:name' keys the user allows us to take over from another owner
 
-    def plan(self, specs: list[Spec], unread: frozenset[str] = frozenset()) -> Plan:
+    def plan(self, specs: list[Spec], unread: frozenset[str] = frozenset(), locked: bool = False) -> Plan:
         """``unread``: keys of specs not to read (the applier's replan: what it applied before taking the lock);
-        their change is a no-op here, and only there to keep the plan's shape."""
+        their change is a no-op here, and only there to keep the plan's shape. ``locked``: planned again under this
+        run's own lock, which is then not read (we hold it)."""
         # Dependencies on what another part of the run deploys (the shared resources) were checked by prepare.
         check_specs(specs, self.handlers, provided={d for s in specs for d in s.depends_on})
         plan = Plan(project=self.record.project, environment=self.record.environment, region=self.region)
         try:
             # Everything is read at once: the record and the lock beside the resources, not after them.
             record_state = self.clients.submit(read_record_state, self.clients, self.record)
-            holder = self.clients.submit(read_lock, self.clients, self.record)
-            plan.changes.extend(self.clients.map(lambda s: self._not_read(s) if s.key in unread else self.plan_one(s), specs))
+            holder = None if locked else self.clients.submit(read_lock, self.clients, self.record)
+            currents = self.read_all([s for s in specs if s.key not in unread])
+            plan.changes.extend(self._not_read(s) if s.key in unread else self.diff_one(s, currents[s.key]) for s in specs)
             for kind, handler in self.handlers.items():
                 handler.preflight([c for c in plan.changes if c.kind == kind])
             recorded, recorded_dependencies = record_state.result()
             kept = self._plan_removals(plan, recorded, {s.key for s in specs})
-            if holder.result():
+            if holder is not None and holder.result():
                 plan.notes.append(describe_lock(self.record, holder.result()))
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(f"reading current state failed: {describe_error(exc)}") from None
@@ -69,20 +71,47 @@ class Planner:
                                           _graph(new_record, plan.dependencies)))
             plan.changes.append(Change("update" if recorded else "create", RECORD_KIND, self.record.record_key,
                                        fields=tuple(fields)))
-        plan.replan = lambda applied=frozenset(): self.plan(specs, unread=applied)
+        plan.replan = lambda applied=frozenset(): self.plan(specs, unread=applied, locked=True)
         return plan
 
     @staticmethod
     def _not_read(spec: Spec) -> Change:
         return Change("no-op", spec.kind, spec.name, spec.component, (), spec, reason="not read again")
 
+    def read_all(self, specs: list[Spec]) -> dict[str, dict[str, Any] | None]:
+        """What exists of every spec, by key: a batched kind's specs in one ``read_many``, the others one by one, all
+        at once on the clients' workers."""
+        units: list[list[Spec]] = []
+        batches: dict[str, list[Spec]] = {}
+        for spec in specs:
+            if self.handlers[spec.kind].batched:
+                batches.setdefault(spec.kind, []).append(spec)
+            else:
+                units.append([spec])
+        units[:0] = batches.values()
+
+        def read(unit: list[Spec]) -> list[dict[str, Any] | None]:
+            handler = self.handlers[unit[0].kind]
+            try:
+                return handler.read_many(unit) if len(unit) > 1 else [handler.read(unit[0])]
+            except (ClientError, BotoCoreError) as exc:
+                what = f"'{unit[0].name}'" if len(unit) == 1 else f"'{unit[0].name}' and {len(unit) - 1} more"
+                raise AwsCallError(f"reading {unit[0].kind} {what} failed: {describe_error(exc)}") from None
+
+        found = self.clients.map(read, units)
+        return {spec.key: current for unit, currents in zip(units, found) for spec, current in zip(unit, currents)}
+
     def plan_one(self, spec: Spec) -> Change:
         handler = self.handlers[spec.kind]
-        desired = handler.desired_with_tags(spec)
         try:
             current = handler.read(spec)
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(f"reading {spec.kind} '{spec.name}' failed: {describe_error(exc)}") from None
+        return self.diff_one(spec, current)
+
+    def diff_one(self, spec: Spec, current: dict[str, Any] | None) -> Change:
+        """The change that turns ``current`` (what ``read`` found) into ``spec``; it carries ``current`` to the apply."""
+        desired = self.handlers[spec.kind].desired_with_tags(spec)
         if current is None:
             return Change("create", spec.kind, spec.name, spec.component,
                           tuple(FieldChange(k, None, v) for k, v in desired.items()), spec)
@@ -91,10 +120,9 @@ class Planner:
             if spec.key not in self.adopt:
                 return Change("conflict", spec.kind, spec.name, spec.component, (), spec,
                               reason=f"exists, owned by {'/'.join(owner)}; deploy with --adopt {spec.key} to take it over")
-        if "tags" in current:
-            current = {**current, "tags": comparable_tags(current["tags"])}
-        fields = diff_fields(current, desired)
-        return Change("update" if fields else "no-op", spec.kind, spec.name, spec.component, fields, spec)
+        comparable = {**current, "tags": comparable_tags(current["tags"])} if "tags" in current else current
+        fields = diff_fields(comparable, desired)
+        return Change("update" if fields else "no-op", spec.kind, spec.name, spec.component, fields, spec, current=current)
 
     def _plan_removals(self, plan: Plan, recorded: list[str], wanted: set[str]) -> list[str]:
         """Add deletions for recorded resources no longer wanted; return the recorded keys to keep."""

@@ -78,7 +78,7 @@ def _pinned_change(engine: Engine, spec, pin: dict | None, reason: str) -> Chang
     current = handler.pin(spec) or {}
     # An alias is back when it names the version again; a script when its content is that version's again
     # (making an old S3 version current creates a new version id with the same content).
-    same = current == pin if spec.kind == "lambda_function" else handler.read(spec) == handler.desired(spec)
+    same = current == pin if spec.kind == "lambda_function" else not diff_fields(handler.read(spec) or {}, handler.desired(spec))
     if same:
         return Change("no-op", spec.kind, spec.name, spec.component, (), spec)
     version = pin.get("version") or pin.get("version_id")

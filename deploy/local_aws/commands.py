@@ -25,7 +25,7 @@ def local() -> None:
 
 
 def _realism_overrides(value: str) -> dict:
-    """'on', 'off', or a JSON object of realism settings (see README, Realism)."""
+    """'on', 'off', or a JSON object of realism settings (see docs/local-aws.md, Realism)."""
     if value in ("on", "off"):
         return {"enabled": value == "on"}
     try:

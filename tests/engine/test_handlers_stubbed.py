@@ -48,11 +48,11 @@ def test_crawler_role_echoed_as_a_name_is_not_a_change():
     spec = CrawlerSpec(name="c", component="crawler", tags={"deployer:project": "fpac"},
                        role_arn=ARNS.role("c-role"), database="db", s3_targets=("s3://b/final/",), exclusions=("**/_SUCCESS",))
     glue = clients.stub("glue")
-    glue.add_response("get_crawler", {"Crawler": {
+    glue.add_response("batch_get_crawlers", {"Crawlers": [{
         "Name": "c", "Role": "c-role", "DatabaseName": "db",
         "Targets": {"S3Targets": [{"Path": "s3://b/final/", "Exclusions": ["**/_SUCCESS"]}]},
         "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
-        "State": "READY", "Description": ""}}, {"Name": "c"})
+        "State": "READY", "Description": ""}], "CrawlersNotFound": []}, {"CrawlerNames": ["c"]})
     glue.add_response("get_tags", {"Tags": {"deployer:project": "fpac", "deployer:git-commit": "old"}},
                       {"ResourceArn": ARNS.crawler("c")})
     handler = CrawlerHandler(clients, ARNS)
@@ -90,12 +90,33 @@ def test_code_only_change_uploads_code_publishes_and_moves_the_alias_and_nothing
     lam.add_response("get_function", {"Configuration": {"FunctionName": "f", "State": "Active", "LastUpdateStatus": "Successful"}},
                      {"FunctionName": "f"})
     lam.add_response("publish_version", {"Version": "7"}, {"FunctionName": "f"})
-    lam.add_response("get_alias", {"Name": "live", "FunctionVersion": "6"}, {"FunctionName": "f", "Name": "live"})
     lam.add_response("update_alias", {"Name": "live", "FunctionVersion": "7"},
                      {"FunctionName": "f", "Name": "live", "FunctionVersion": "7"})
-    lam.add_response("list_tags", {"Tags": {"deployer:project": "fpac"}}, {"Resource": ARNS.function("f")})
-    FunctionHandler(clients, ARNS).update(spec, (FieldChange("code_sha256", "OLD", "NEW"),))
-    lam.assert_no_pending_responses()  # any other call (UpdateFunctionConfiguration, TagResource) would have failed
+    # What the plan read: the alias serves version 6, the tags are already right; neither is read again.
+    current = {"code_sha256": "OLD", "tags": {"deployer:project": "fpac"}, "_served_version": "6"}
+    FunctionHandler(clients, ARNS).update(spec, (FieldChange("code_sha256", "OLD", "NEW"),), current)
+    lam.assert_no_pending_responses()  # any other call (UpdateFunctionConfiguration, TagResource, GetAlias) would have failed
+
+
+def test_a_function_is_read_with_two_calls_and_its_served_version_pinned_from_them():
+    clients = StubbedClients()
+    spec = FunctionSpec(name="f", component="c", tags={}, role_arn=ARNS.role("f-role"), code_sha256="NEW")
+    lam = clients.stub("lambda")
+    config = {"FunctionName": "f", "Runtime": "python3.12", "Handler": "handler.handler", "Role": ARNS.role("f-role"),
+              "MemorySize": 256, "Timeout": 60, "CodeSha256": "NEW", "Version": "$LATEST"}
+    lam.add_response("get_function", {"Configuration": config, "Tags": {"a": "b"}}, {"FunctionName": "f"})
+    lam.add_response("get_function_configuration", {**config, "CodeSha256": "OLD", "Version": "6"},
+                     {"FunctionName": "f", "Qualifier": "live"})
+    handler = FunctionHandler(clients, ARNS)
+    current = handler.read(spec)
+    lam.assert_no_pending_responses()
+    assert (current["code_sha256"], current["alias"], current["tags"]) == ("NEW", "behind (version 6)", {"a": "b"})
+    assert handler.pin(spec, current) == {"version": "6"}  # no call
+    lam.add_client_error("get_function", "ResourceNotFoundException", http_status_code=404)
+    assert handler.read(spec) is None
+    lam.add_response("get_function", {"Configuration": config}, {"FunctionName": "f"})
+    lam.add_client_error("get_function_configuration", "ResourceNotFoundException", http_status_code=404)
+    assert handler.read(spec)["alias"] == "missing"
 
 
 @pytest.mark.parametrize("alias_version,expect_update", [("6", True), ("7", False)])
@@ -162,8 +183,8 @@ def test_a_changed_boundary_becomes_the_default_version_and_the_oldest_of_five_g
     iam.add_response("delete_policy_version", {}, {"PolicyArn": BOUNDARY, "VersionId": "v2"})
     iam.add_response("create_policy_version", {"PolicyVersion": {"VersionId": "v7"}},
                      {"PolicyArn": BOUNDARY, "PolicyDocument": json.dumps(doc), "SetAsDefault": True})
-    iam.add_response("list_policy_tags", {"Tags": [], "IsTruncated": False}, {"PolicyArn": BOUNDARY})
-    ManagedPolicyHandler(clients, ARNS).update(spec, (FieldChange("document", {}, doc),))
+    # The tags come from what the plan read (``current``): no tag read before writing.
+    ManagedPolicyHandler(clients, ARNS).update(spec, (FieldChange("document", {}, doc),), current={"document": {}, "tags": {}})
     iam.assert_no_pending_responses()
 
 
@@ -180,3 +201,40 @@ def test_the_deploy_credential_changing_the_boundary_is_one_line_saying_who_may(
         ManagedPolicyHandler(clients, ARNS).update(spec, (FieldChange("document", {}, spec.document),))
     assert str(err.value) == ("iam_policy pipeline-boundary-dev: changing the permissions boundary needs administrator credentials "
                               "(the deployer's deploy policy may create it, never change it): AccessDenied")
+
+
+def test_scripts_are_read_with_one_listing_of_their_folder_and_compared_by_content_md5():
+    from deploy.common.kinds.s3_object import ObjectHandler, ObjectSpec
+
+    specs = [ObjectSpec(name=f"b/p/glue/{job}/{f}", component=job, bucket="b", object_key=f"p/glue/{job}/{f}", body=body)
+             for job, f, body in (("a", "job.py", b"one"), ("a", "lib.py", b"two"), ("c", "job.py", b"three"))]
+    old = ObjectSpec(name="b/p/glue/a/old.py", component="a", bucket="b", object_key="p/glue/a/old.py", sha256="abc")
+    clients = StubbedClients()
+    s3 = clients.stub("s3")
+    md5 = lambda body: __import__("hashlib").md5(body).hexdigest()  # noqa: E731
+    s3.add_response("list_objects_v2", {"IsTruncated": False, "KeyCount": 2, "Contents": [
+        {"Key": "p/glue/a/job.py", "ETag": f'"{md5(b"one")}"'}, {"Key": "p/glue/a/lib.py", "ETag": f'"{md5(b"2")}"'}]},
+        {"Bucket": "b", "Prefix": "p/glue/"})
+    # A spec recorded before md5 existed (from an old history entry) is read on its own, by its metadata.
+    s3.add_response("head_object", {"ETag": '"x"', "Metadata": {"sha256": "abc"}, "VersionId": "v1"},
+                    {"Bucket": "b", "Key": "p/glue/a/old.py"})
+    handler = ObjectHandler(clients, ARNS)
+    found = handler.read_many([*specs, old])
+    s3.assert_no_pending_responses()
+    assert [diff_fields(f, handler.desired(s)) if f else None for f, s in zip(found, [*specs, old])] == [
+        (), (FieldChange("md5", md5(b"2"), md5(b"two")),), None, ()]
+
+
+def test_a_listing_on_a_bucket_the_deployment_does_not_manage_is_granted_for_that_folder_only():
+    from deploy.common.deployer_policy import Scope, _listings
+    from deploy.common.kinds.s3_bucket import BucketSpec
+    from deploy.common.kinds.s3_object import ObjectSpec
+
+    scope = Scope(ARNS, "fpac", "dev", False, ARNS.policy("pipeline-boundary-dev"))
+    objects = [ObjectSpec(name=f"shared-bucket/fpac/dev/glue/{f}", component="x", bucket="shared-bucket",
+                          object_key=f"fpac/dev/glue/{f}", body=b"x") for f in ("a/job.py", "b/job.py")]
+    assert _listings(objects, scope) == [{
+        "Sid": "ListSharedBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::shared-bucket"],
+        "Condition": {"StringEquals": {"s3:prefix": ["fpac/dev/glue/"]}}}]
+    # A bucket the deployment manages is listed with the bucket reads (HeadBucket needs s3:ListBucket on all of it).
+    assert _listings([BucketSpec(name="shared-bucket", component="artifacts"), *objects], scope) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,6 +75,9 @@ class Kind:
     limits: Callable[[Spec], list[tuple[str, Any]]] | None = None
     # parliament findings the kind's actions cause in the deployer policy, reviewed and accepted (deployer_policy.py)
     accepted_findings: tuple[Accepted, ...] = ()
+    # (bucket, prefix) the plan lists (ListObjectsV2) to read the kind's resources: s3:ListBucket on the bucket, granted
+    # for those prefixes only (condition s3:prefix) unless the bucket is one the deployment manages (listed whole then)
+    listings: Callable[[list[Spec]], list[tuple[str, str]]] | None = None
 
     @property
     def name(self) -> str:
@@ -81,11 +85,18 @@ class Kind:
 
 
 class ResourceHandler(ABC):
-    """Reads and writes one kind of resource. ``read`` and ``desired`` return the same field names."""
+    """Reads and writes one kind of resource. ``read`` and ``desired`` return the same field names; ``read`` may add
+    keys starting with ``_``, never compared (only ``desired``'s keys are): what the same calls showed that the apply
+    or the snapshot needs (the version a Lambda alias serves, a state machine's revision).
+
+    What a plan read is handed to the apply (``current``, as ``read`` returned it, tags and all), so that an update
+    writes from it rather than reading the resource again."""
 
     kind: str = ""
     #: Resources of this kind are never deleted by the deployer (they hold data); dropped from the record only.
     retained_on_removal: bool = False
+    #: The plan reads this kind's resources together (``read_many``: one call for several), not one by one.
+    batched: bool = False
 
     def __init__(self, clients: AwsClients, arns: Arns):
         self.clients = clients
@@ -99,11 +110,18 @@ class ResourceHandler(ABC):
     def read(self, spec: Spec) -> dict[str, Any] | None:
         """The comparable fields as they exist in AWS, or None when the resource does not exist."""
 
+    def read_many(self, specs: list[Spec]) -> list[dict[str, Any] | None]:
+        """``read`` of each spec, in order. A kind whose API answers for several resources at once (a listing, a
+        batch get) overrides it and sets ``batched``, so that a plan makes one call for all of them."""
+        return [self.read(spec) for spec in specs]
+
     @abstractmethod
     def create(self, spec: Spec) -> None: ...
 
     @abstractmethod
-    def update(self, spec: Spec, changes: tuple[FieldChange, ...]) -> None: ...
+    def update(self, spec: Spec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
+        """Make the resource what ``spec`` says, where ``changes`` differ. ``current``: what the plan read (``read``'s
+        answer), so nothing is read again; None (a rollback, a test) reads what the update needs."""
 
     @abstractmethod
     def read_tags(self, name: str) -> dict[str, str] | None:
@@ -112,9 +130,10 @@ class ResourceHandler(ABC):
     @abstractmethod
     def delete(self, name: str) -> None: ...
 
-    def pin(self, spec: Spec) -> dict[str, Any] | None:
+    def pin(self, spec: Spec, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The artifact version this resource serves now (a Lambda version, an S3 object version, a state
-        machine revision), recorded in history so a rollback can bring it back; None for kinds without one."""
+        machine revision), recorded in history so a rollback can bring it back; None for kinds without one.
+        ``current``: what the plan read of a resource the apply did not change, when that read shows the version."""
         return None
 
     def restore(self, spec: Spec, pin: dict[str, Any]) -> None:
@@ -131,6 +150,20 @@ class ResourceHandler(ABC):
 
     def desired_with_tags(self, spec: Spec) -> dict[str, Any]:
         return {**self.desired(spec), "tags": comparable_tags(spec.tags)}
+
+    def current_tags(self, name: str, current: dict[str, Any] | None) -> dict[str, str] | None:
+        """The resource's tags as the plan read them (``current``), else read now."""
+        if current is not None and "tags" in current:
+            return current["tags"]
+        return self.read_tags(name)
+
+
+def each(read: Callable[[Any], Any], items: list[Any], workers: int = 4) -> list[Any]:
+    """``read`` of every item, in order, a few at a time (a batched kind's follow-up reads, e.g. each one's tags)."""
+    if len(items) <= 1:
+        return [read(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(read, items))
 
 
 def missing_is_none(call, *codes: str) -> Any:

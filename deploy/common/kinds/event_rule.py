@@ -49,7 +49,7 @@ class EventRuleHandler(ResourceHandler):
             "state": found.get("State"),
             "description": found.get("Description", ""),
             "targets": sorted(({"Id": t["Id"], "Arn": t["Arn"], "RoleArn": t.get("RoleArn")} for t in targets), key=lambda t: t["Id"]),
-            "tags": self.read_tags(spec.name) or {},
+            "tags": self._tags(spec.name),
         }
 
     def create(self, spec: EventRuleSpec) -> None:
@@ -105,7 +105,7 @@ class EventRuleHandler(ResourceHandler):
         events = self.clients.client("events")
         self._all_entries(rule, "RemoveTargets", ids, lambda batch: events.remove_targets(Rule=rule, Ids=batch), lambda i: i)
 
-    def update(self, spec: EventRuleSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: EventRuleSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         events = self.clients.client("events")
         if any(c.field != "tags" for c in changes):
             old_targets = next((c.old for c in changes if c.field == "targets"), None) or []
@@ -113,7 +113,7 @@ class EventRuleHandler(ResourceHandler):
             if stale:
                 self._remove_targets(spec.name, stale)
             self._put(spec, tags=False)
-        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        to_set, to_remove = tag_delta(self.current_tags(spec.name, current), spec.tags)
         arn = self.arns.event_rule(spec.name)
         if to_set:
             events.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])
@@ -121,10 +121,11 @@ class EventRuleHandler(ResourceHandler):
             events.untag_resource(ResourceARN=arn, TagKeys=to_remove)
 
     def read_tags(self, name: str) -> dict[str, str] | None:
-        events = self.clients.client("events")
-        if missing_is_none(lambda: events.describe_rule(Name=name), "ResourceNotFoundException") is None:
-            return None
-        found = events.list_tags_for_resource(ResourceARN=self.arns.event_rule(name))
+        return missing_is_none(lambda: self._tags(name), "ResourceNotFoundException")
+
+    def _tags(self, name: str) -> dict[str, str]:
+        """The rule's tags (ListTagsForResource: ResourceNotFoundException when there is no such rule)."""
+        found = self.clients.client("events").list_tags_for_resource(ResourceARN=self.arns.event_rule(name))
         return {t["Key"]: t["Value"] for t in found.get("Tags", [])}
 
     def delete(self, name: str) -> None:

@@ -28,8 +28,12 @@ class CrawlerSpec(Spec):
     description: str = ""
 
 
+BATCH_GET_CRAWLERS = 100  # names per BatchGetCrawlers call (its maximum)
+
+
 class CrawlerHandler(GlueTagged):
     kind = CrawlerSpec.kind
+    batched = True
 
     def _arn(self, name: str) -> str:
         return self.arns.crawler(name)
@@ -50,11 +54,15 @@ class CrawlerHandler(GlueTagged):
         }
 
     def read(self, spec: CrawlerSpec) -> dict[str, Any] | None:
+        return self.read_many([spec])[0]
+
+    def read_many(self, specs: list[Spec]) -> list[dict[str, Any] | None]:
+        """BatchGetCrawlers (100 crawlers a call), then each crawler's tags."""
         glue = self.clients.client("glue")
-        found = missing_is_none(lambda: glue.get_crawler(Name=spec.name), NOT_FOUND)
-        if found is None:
-            return None
-        crawler = found["Crawler"]
+        return self._batch_read(specs, lambda names: glue.batch_get_crawlers(CrawlerNames=names).get("Crawlers", []),
+                                BATCH_GET_CRAWLERS, self._comparable)
+
+    def _comparable(self, crawler: dict[str, Any]) -> dict[str, Any]:
         policy = crawler.get("SchemaChangePolicy", {})
         return {
             "role": self._role_arn(crawler.get("Role")),
@@ -65,7 +73,6 @@ class CrawlerHandler(GlueTagged):
             "schema_change_policy": {"UpdateBehavior": policy.get("UpdateBehavior"), "DeleteBehavior": policy.get("DeleteBehavior")},
             "table_prefix": crawler.get("TablePrefix", ""),
             "description": crawler.get("Description", ""),
-            "tags": self._tags_of_existing(spec.name),
         }
 
     @staticmethod
@@ -98,14 +105,14 @@ class CrawlerHandler(GlueTagged):
         call_with_retries(lambda: glue.create_crawler(**kwargs), GLUE_ROLE_NOT_READY,
                           retry.budgets.role_propagation, role_name(spec.role_arn))
 
-    def update(self, spec: CrawlerSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: CrawlerSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         if any(c.field != "tags" for c in changes):
             glue = self.clients.client("glue")
             update = lambda: call_with_retries(  # noqa: E731 - a changed role may still be propagating
                 lambda: glue.update_crawler(Name=spec.name, **self._definition(spec)), GLUE_ROLE_NOT_READY,
                 retry.budgets.role_propagation, role_name(spec.role_arn))
             self._when_idle(spec.name, update)
-        self._write_tags(spec)
+        self._write_tags(spec, current)
 
     def delete(self, name: str) -> None:
         glue = self.clients.client("glue")
@@ -131,7 +138,7 @@ class CrawlerHandler(GlueTagged):
 
 KIND = Kind(
     spec=CrawlerSpec, handler=CrawlerHandler,
-    reads=("glue:GetCrawler", "glue:GetTags"),
+    reads=("glue:BatchGetCrawlers", "glue:GetCrawler", "glue:GetTags"),  # GetCrawler: waiting for it to be idle
     # CreateCrawler is authorised only on "*": the deployer policy grants it apart.
     writes=("glue:UpdateCrawler", "glue:DeleteCrawler", "glue:TagResource", "glue:UntagResource"),
     arns=lambda s, arns, p: [arns.crawler(p(s.name))],

@@ -45,10 +45,10 @@ class GlueDatabaseHandler(GlueTagged):
     def create(self, spec: GlueDatabaseSpec) -> None:
         self.clients.client("glue").create_database(**self.create_kwargs(spec))
 
-    def update(self, spec: GlueDatabaseSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: GlueDatabaseSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         if any(c.field == "description" for c in changes):
             self.clients.client("glue").update_database(Name=spec.name, DatabaseInput={"Name": spec.name, "Description": spec.description})
-        self._write_tags(spec)
+        self._write_tags(spec, current)
 
     def delete(self, name: str) -> None:  # pragma: no cover - retained
         self.clients.client("glue").delete_database(Name=name)

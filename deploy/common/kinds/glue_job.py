@@ -25,8 +25,12 @@ class GlueJobSpec(Spec):
     description: str = ""
 
 
+BATCH_GET_JOBS = 25  # names per BatchGetJobs call
+
+
 class GlueJobHandler(GlueTagged):
     kind = GlueJobSpec.kind
+    batched = True
 
     def _arn(self, name: str) -> str:
         return self.arns.glue_job(name)
@@ -50,11 +54,15 @@ class GlueJobHandler(GlueTagged):
         }
 
     def read(self, spec: GlueJobSpec) -> dict[str, Any] | None:
+        return self.read_many([spec])[0]
+
+    def read_many(self, specs: list[Spec]) -> list[dict[str, Any] | None]:
+        """BatchGetJobs (25 jobs a call), then each job's tags."""
         glue = self.clients.client("glue")
-        found = missing_is_none(lambda: glue.get_job(JobName=spec.name), NOT_FOUND)
-        if found is None:
-            return None
-        job = found["Job"]
+        return self._batch_read(specs, lambda names: glue.batch_get_jobs(JobNames=names).get("Jobs", []), BATCH_GET_JOBS,
+                                self._comparable)
+
+    def _comparable(self, job: dict[str, Any]) -> dict[str, Any]:
         return {
             "role": self._role_arn(job.get("Role")),
             "script_location": job.get("Command", {}).get("ScriptLocation"),
@@ -66,7 +74,6 @@ class GlueJobHandler(GlueTagged):
             "max_concurrent_runs": job.get("ExecutionProperty", {}).get("MaxConcurrentRuns"),
             "default_arguments": job.get("DefaultArguments", {}),
             "description": job.get("Description", ""),
-            "tags": self._tags_of_existing(spec.name),
         }
 
     @staticmethod
@@ -92,11 +99,11 @@ class GlueJobHandler(GlueTagged):
     def create(self, spec: GlueJobSpec) -> None:
         self.clients.client("glue").create_job(**self.create_kwargs(spec))
 
-    def update(self, spec: GlueJobSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: GlueJobSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         if any(c.field != "tags" for c in changes):
             # UpdateJob replaces the whole definition, so the whole desired definition is sent.
             self.clients.client("glue").update_job(JobName=spec.name, JobUpdate=self._definition(spec))
-        self._write_tags(spec)
+        self._write_tags(spec, current)
 
     def delete(self, name: str) -> None:
         self.clients.client("glue").delete_job(JobName=name)
@@ -104,7 +111,7 @@ class GlueJobHandler(GlueTagged):
 
 KIND = Kind(
     spec=GlueJobSpec, handler=GlueJobHandler,
-    reads=("glue:GetJob", "glue:GetTags"),
+    reads=("glue:BatchGetJobs", "glue:GetJob", "glue:GetTags"),  # GetJob: whether a recorded job still exists
     writes=("glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob", "glue:TagResource", "glue:UntagResource"),
     arns=lambda s, arns, p: [arns.glue_job(p(s.name))],
     requests=lambda s, region: [Request("glue", "CreateJob", GlueJobHandler.create_kwargs(s))],

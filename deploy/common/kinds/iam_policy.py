@@ -46,7 +46,7 @@ class ManagedPolicyHandler(ResourceHandler):
         if found is None:
             return None
         version = iam.get_policy_version(PolicyArn=arn, VersionId=found["Policy"]["DefaultVersionId"])["PolicyVersion"]
-        return {"document": normalize_policy(version["Document"]), "tags": self.read_tags(spec.name) or {}}
+        return {"document": normalize_policy(version["Document"]), "tags": _tags(found)}
 
     @staticmethod
     def create_kwargs(spec: ManagedPolicySpec) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class ManagedPolicyHandler(ResourceHandler):
     def create(self, spec: ManagedPolicySpec) -> None:
         self.clients.client("iam").create_policy(**self.create_kwargs(spec))
 
-    def update(self, spec: ManagedPolicySpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: ManagedPolicySpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         iam = self.clients.client("iam")
         arn = self.arns.policy(spec.name)
         try:
@@ -67,7 +67,7 @@ class ManagedPolicyHandler(ResourceHandler):
                 if len(versions) >= MAX_VERSIONS and old:
                     iam.delete_policy_version(PolicyArn=arn, VersionId=old[0]["VersionId"])
                 iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(spec.document), SetAsDefault=True)
-            to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+            to_set, to_remove = tag_delta(self.current_tags(spec.name, current), spec.tags)
             if to_set:
                 iam.tag_policy(PolicyArn=arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])
             if to_remove:
@@ -80,8 +80,8 @@ class ManagedPolicyHandler(ResourceHandler):
 
     def read_tags(self, name: str) -> dict[str, str] | None:
         iam = self.clients.client("iam")
-        found = missing_is_none(lambda: iam.list_policy_tags(PolicyArn=self.arns.policy(name)), "NoSuchEntity")
-        return None if found is None else {t["Key"]: t["Value"] for t in found["Tags"]}
+        found = missing_is_none(lambda: iam.get_policy(PolicyArn=self.arns.policy(name)), "NoSuchEntity")
+        return None if found is None else _tags(found)
 
     def delete(self, name: str) -> None:
         iam = self.clients.client("iam")
@@ -93,9 +93,14 @@ class ManagedPolicyHandler(ResourceHandler):
         iam.delete_policy(PolicyArn=arn)
 
 
+def _tags(found: dict[str, Any]) -> dict[str, str]:
+    """The tags GetPolicy answers with (it lists them all: a policy has at most 50)."""
+    return {t["Key"]: t["Value"] for t in found["Policy"].get("Tags", [])}
+
+
 KIND = Kind(
     spec=ManagedPolicySpec, handler=ManagedPolicyHandler,
-    reads=("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags"),
+    reads=("iam:GetPolicy", "iam:GetPolicyVersion"),  # GetPolicy answers with the tags
     # Create once, never change or delete: no CreatePolicyVersion, SetDefaultPolicyVersion, DeletePolicy*. Its tags
     # (ownership, provenance, the config's) follow the config: they grant nothing.
     writes=("iam:CreatePolicy", "iam:TagPolicy", "iam:UntagPolicy"),

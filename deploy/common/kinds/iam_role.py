@@ -82,7 +82,7 @@ class RoleHandler(ResourceHandler):
         for name, doc in sorted(spec.policies.items()):
             iam.put_role_policy(RoleName=spec.name, PolicyName=name, PolicyDocument=json.dumps(doc))
 
-    def update(self, spec: RoleSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: RoleSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         iam = self.clients.client("iam")
         current = {c.field: c.old for c in changes}
         # The boundary first: the deployer's policy lets it write a role's policies only while the boundary is on it.
@@ -102,11 +102,11 @@ class RoleHandler(ResourceHandler):
         if changed(changes, "attached_policies"):
             for arn in current["attached_policies"] or []:
                 iam.detach_role_policy(RoleName=spec.name, PolicyArn=arn)
-        self._write_tags(spec)
+        self._write_tags(spec, current)
 
-    def _write_tags(self, spec: RoleSpec) -> None:
+    def _write_tags(self, spec: RoleSpec, current: dict[str, Any] | None) -> None:
         iam = self.clients.client("iam")
-        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        to_set, to_remove = tag_delta(self.current_tags(spec.name, current), spec.tags)
         if to_set:
             iam.tag_role(RoleName=spec.name, Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])
         if to_remove:

@@ -37,6 +37,8 @@ ALIAS_IN_SYNC = "points at the current code and config"
 # second for up to 10 minutes, as Terraform's create/update timeouts allow.
 WAIT = {"Delay": 1, "MaxAttempts": 600}
 MIN_UNRESERVED_CONCURRENCY = 100  # AWS keeps this many concurrent executions unreserved in every account
+# Read with the rest, never diffed: the version the alias serves and its code and configuration (drift, the snapshot's pin).
+SERVED_VERSION, SERVED = "_served_version", "_served"
 
 
 def _comparable_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -72,26 +74,28 @@ class FunctionHandler(ResourceHandler):
         }
 
     def read(self, spec: FunctionSpec) -> dict[str, Any] | None:
+        """Two calls: GetFunction ($LATEST's code and configuration, the reserved concurrency, the tags) and
+        GetFunctionConfiguration of the alias (the version it serves, with that version's code and configuration)."""
         lam = self.clients.client("lambda")
         found = missing_is_none(lambda: lam.get_function(FunctionName=spec.name), "ResourceNotFoundException")
         if found is None:
             return None
         latest = _comparable_config(found["Configuration"])
+        served = missing_is_none(lambda: lam.get_function_configuration(FunctionName=spec.name, Qualifier=spec.alias),
+                                 "ResourceNotFoundException")
+        served_config = None if served is None else _comparable_config(served)
+        if served is None:
+            alias = "missing"
+        else:  # whether the alias serves $LATEST's code and configuration (a failed run may have left it behind)
+            alias = ALIAS_IN_SYNC if served_config == latest else f"behind (version {served['Version']})"
         return {
             **latest,
             "reserved_concurrency": found.get("Concurrency", {}).get("ReservedConcurrentExecutions"),
-            "alias": self._alias_state(spec, latest),
+            "alias": alias,
             "tags": found.get("Tags", {}),
+            SERVED_VERSION: None if served is None else served["Version"],
+            SERVED: served_config,
         }
-
-    def _alias_state(self, spec: FunctionSpec, latest: dict[str, Any]) -> str:
-        """Whether the alias serves the same code and config as $LATEST (a failed run may have left it behind)."""
-        lam = self.clients.client("lambda")
-        alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
-        if alias is None:
-            return "missing"
-        version = lam.get_function_configuration(FunctionName=spec.name, Qualifier=alias["FunctionVersion"])
-        return ALIAS_IN_SYNC if _comparable_config(version) == latest else f"behind (version {alias['FunctionVersion']})"
 
     @staticmethod
     def _config_kwargs(spec: FunctionSpec) -> dict[str, Any]:
@@ -143,7 +147,7 @@ class FunctionHandler(ResourceHandler):
             lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
         lam.create_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=created["Version"])
 
-    def update(self, spec: FunctionSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: FunctionSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         lam = self.clients.client("lambda")
         in_progress = retry.budgets.update_in_progress
         if changed(changes, "code_sha256", "architecture"):
@@ -164,20 +168,26 @@ class FunctionHandler(ResourceHandler):
             else:
                 lam.put_function_concurrency(FunctionName=spec.name, ReservedConcurrentExecutions=spec.reserved_concurrency)
         if changed(changes, "code_sha256", "architecture", "alias", *CONFIG_FIELDS):
-            self._publish(spec)
-        self._write_tags(spec)
+            self._publish(spec, current)
+        self._write_tags(spec, current)
 
-    def _publish(self, spec: FunctionSpec) -> None:
+    def _publish(self, spec: FunctionSpec, current: dict[str, Any] | None) -> None:
         lam = self.clients.client("lambda")
         version = call_with_retries(lambda: lam.publish_version(FunctionName=spec.name), LAMBDA_UPDATE_IN_PROGRESS,
                                     retry.budgets.update_in_progress)["Version"]
-        alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
-        if alias is None:
+        if current is not None and SERVED_VERSION in current:  # the plan read which version the alias serves
+            served = current[SERVED_VERSION]
+        else:
+            alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
+            served = None if alias is None else alias["FunctionVersion"]
+        if served is None:
             lam.create_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=version)
-        elif alias["FunctionVersion"] != version:
+        elif served != version:
             lam.update_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=version)
 
-    def pin(self, spec: FunctionSpec) -> dict[str, Any] | None:
+    def pin(self, spec: FunctionSpec, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        if current is not None and SERVED_VERSION in current:
+            return None if current[SERVED_VERSION] is None else {"version": current[SERVED_VERSION]}
         lam = self.clients.client("lambda")
         alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
         return None if alias is None else {"version": alias["FunctionVersion"]}
@@ -192,21 +202,16 @@ class FunctionHandler(ResourceHandler):
                                "ResourceNotFoundException") is not None
 
     def observed(self, spec: FunctionSpec) -> dict[str, Any] | None:
-        """What the alias serves: the aliased version's code and configuration, not $LATEST."""
+        """What the alias serves: the aliased version's code and configuration, not $LATEST (``read`` has them)."""
         current = self.read(spec)
-        if current is None:
-            return None
-        lam = self.clients.client("lambda")
-        alias = missing_is_none(lambda: lam.get_alias(FunctionName=spec.name, Name=spec.alias), "ResourceNotFoundException")
-        if alias is None:
-            return {**current, "alias": "missing"}
-        served = _comparable_config(lam.get_function_configuration(FunctionName=spec.name, Qualifier=alias["FunctionVersion"]))
-        return {**current, **served, "alias": ALIAS_IN_SYNC}
+        if current is None or current[SERVED] is None:
+            return current
+        return {**current, **current[SERVED], "alias": ALIAS_IN_SYNC}
 
-    def _write_tags(self, spec: FunctionSpec) -> None:
+    def _write_tags(self, spec: FunctionSpec, current: dict[str, Any] | None) -> None:
         lam = self.clients.client("lambda")
         arn = self.arns.function(spec.name)
-        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        to_set, to_remove = tag_delta(self.current_tags(spec.name, current), spec.tags)
         if to_set:
             lam.tag_resource(Resource=arn, Tags=to_set)
         if to_remove:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..plan import FieldChange
-from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, changed, each, missing_is_none, tag_delta
 
 
 @dataclass(frozen=True, eq=False)
@@ -15,25 +15,31 @@ class LogGroupSpec(Spec):
     retention_days: int = 30
 
 
+DESCRIBE_AT_ONCE = 50  # DescribeLogGroups' logGroupIdentifiers: 1 to 50 names
+
+
 class LogGroupHandler(ResourceHandler):
     kind = LogGroupSpec.kind
+    batched = True
 
     def desired(self, spec: LogGroupSpec) -> dict[str, Any]:
         return {"retention_days": spec.retention_days}
 
-    def _describe(self, name: str) -> dict[str, Any] | None:
-        logs = self.clients.client("logs")
-        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name):
-            for group in page["logGroups"]:
-                if group["logGroupName"] == name:
-                    return group
-        return None
-
     def read(self, spec: LogGroupSpec) -> dict[str, Any] | None:
-        group = self._describe(spec.name)
-        if group is None:
-            return None
-        return {"retention_days": group.get("retentionInDays"), "tags": self.read_tags(spec.name) or {}}
+        return self.read_many([spec])[0]
+
+    def read_many(self, specs: list[Spec]) -> list[dict[str, Any] | None]:
+        """One DescribeLogGroups for up to 50 groups, by name (``logGroupIdentifiers``: exactly those, not a prefix's),
+        then each existing group's tags (ListTagsLogGroup: DescribeLogGroups does not show them)."""
+        logs = self.clients.client("logs")
+        names = list(dict.fromkeys(s.name for s in specs))
+        groups: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(names), DESCRIBE_AT_ONCE):
+            found = logs.describe_log_groups(logGroupIdentifiers=names[start:start + DESCRIBE_AT_ONCE])["logGroups"]
+            groups.update({g["logGroupName"]: g for g in found})
+        tags = each(lambda s: self.read_tags(s.name) if s.name in groups else None, specs)  # None: gone since
+        return [None if t is None else {"retention_days": groups[s.name].get("retentionInDays"), "tags": t}
+                for s, t in zip(specs, tags)]
 
     @staticmethod
     def create_kwargs(spec: LogGroupSpec) -> dict[str, Any]:
@@ -50,11 +56,11 @@ class LogGroupHandler(ResourceHandler):
         logs.create_log_group(**self.create_kwargs(spec))
         logs.put_retention_policy(**self.retention_kwargs(spec))
 
-    def update(self, spec: LogGroupSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: LogGroupSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         logs = self.clients.client("logs")
         if changed(changes, "retention_days"):
             logs.put_retention_policy(logGroupName=spec.name, retentionInDays=spec.retention_days)
-        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        to_set, to_remove = tag_delta(self.current_tags(spec.name, current), spec.tags)
         if to_set:
             logs.tag_log_group(logGroupName=spec.name, tags=to_set)
         if to_remove:
@@ -71,7 +77,7 @@ class LogGroupHandler(ResourceHandler):
 
 KIND = Kind(
     spec=LogGroupSpec, handler=LogGroupHandler,
-    reads=("logs:ListTagsLogGroup",),  # listing groups by prefix (DescribeLogGroups) is authorised only on "*"
+    reads=("logs:ListTagsLogGroup",),  # DescribeLogGroups (the groups by name) is authorised only on "*": granted apart
     writes=("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:UntagLogGroup"),
     arns=lambda s, arns, p: [arns.log_group(p(s.name))],  # the pattern's * covers the log-group:NAME:* form
     requests=lambda s, region: [Request("logs", "CreateLogGroup", LogGroupHandler.create_kwargs(s)),

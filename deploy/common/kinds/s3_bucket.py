@@ -64,24 +64,31 @@ class BucketHandler(ResourceHandler):
         }
 
     def _exists(self, name: str) -> bool:
-        s3 = self.clients.client("s3")
+        return self._first_read(name, lambda: self.clients.client("s3").head_bucket(Bucket=name)) is not None
+
+    @staticmethod
+    def _first_read(name: str, call: Any) -> Any:
+        """The answer of the first read of a bucket, None when there is no such bucket; one that exists but is not
+        ours to read is an error naming the bucket."""
         try:
-            s3.head_bucket(Bucket=name)
-            return True
+            return call()
         except ClientError as exc:
             code = error_code(exc)
             if code in ("404", "NoSuchBucket", "NotFound"):
-                return False
+                return None
             if code in ("403", "AccessDenied"):
                 raise AwsCallError(f"s3 bucket '{name}' exists but is not readable with these credentials "
                                    "(owned by another account?); choose another bucket name in the config") from None
             raise
 
     def read(self, spec: BucketSpec) -> dict[str, Any] | None:
-        if not self._exists(spec.name):
-            return None
+        """One call per setting (S3 has no call that answers with several): versioning (which also tells whether the
+        bucket exists), encryption, public access block, policy, notifications, tags, and Object Lock where wanted."""
         s3 = self.clients.client("s3")
-        versioning = s3.get_bucket_versioning(Bucket=spec.name).get("Status", "Disabled")
+        found = self._first_read(spec.name, lambda: s3.get_bucket_versioning(Bucket=spec.name))
+        if found is None:
+            return None
+        versioning = found.get("Status", "Disabled")
         enc = missing_is_none(lambda: s3.get_bucket_encryption(Bucket=spec.name),
                               "ServerSideEncryptionConfigurationNotFoundError")
         rules = (enc or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
@@ -125,7 +132,7 @@ class BucketHandler(ResourceHandler):
         s3.get_waiter("bucket_exists").wait(Bucket=spec.name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
         self._apply(spec, all_fields=True)
 
-    def update(self, spec: BucketSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: BucketSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         self._apply(spec, all_fields=False, changes=changes)
 
     def _apply(self, spec: BucketSpec, all_fields: bool, changes: tuple[FieldChange, ...] = ()) -> None:

@@ -36,6 +36,7 @@ class TopicSpec(Spec):
     publishers: tuple[tuple[str, str], ...] = ()
 
 
+SUBSCRIPTIONS = "_subscriptions"  # read with the rest, never diffed: the listing (with ARNs), for the update
 PENDING = "PendingConfirmation"  # ListSubscriptionsByTopic's SubscriptionArn for a subscription not yet confirmed
 NOT_FOUND = ("NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException")
 # https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html: what each protocol's endpoint is.
@@ -85,11 +86,12 @@ class TopicHandler(ResourceHandler):
         if found is None:
             return None
         wanted = {tuple(s) for s in _pairs(spec.subscriptions)}
-        present = [(s["Protocol"], s["Endpoint"]) for s in self._subscriptions(arn)
+        listed = self._subscriptions(arn)
+        present = [(s["Protocol"], s["Endpoint"]) for s in listed
                    if s["SubscriptionArn"].startswith("arn:") or (s["SubscriptionArn"] == PENDING and (s["Protocol"], s["Endpoint"]) in wanted)]
         policy = found["Attributes"].get("Policy")
         return {"policy": normalize_policy(policy) if policy else None, "subscriptions": _pairs(present),
-                "tags": self.read_tags(spec.name) or {}}
+                "tags": self.read_tags(spec.name) or {}, SUBSCRIPTIONS: listed}
 
     @staticmethod
     def create_kwargs(spec: TopicSpec) -> dict[str, Any]:
@@ -113,21 +115,21 @@ class TopicHandler(ResourceHandler):
         for kwargs in self.subscribe_kwargs(spec, arn):
             sns.subscribe(**kwargs)
 
-    def update(self, spec: TopicSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: TopicSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         sns = self.clients.client("sns")
         arn = topic_arn(self.arns, spec.name)
         if changed(changes, "policy"):
             sns.set_topic_attributes(**self.policy_kwargs(spec, arn))
         if changed(changes, "subscriptions"):
             wanted = {tuple(s) for s in _pairs(spec.subscriptions)}
-            existing = self._subscriptions(arn)
+            existing = current[SUBSCRIPTIONS] if current is not None and SUBSCRIPTIONS in current else self._subscriptions(arn)
             have = {(s["Protocol"], s["Endpoint"]) for s in existing}
             for protocol, endpoint in sorted(wanted - have):
                 sns.subscribe(TopicArn=arn, Protocol=protocol, Endpoint=endpoint)
             for s in existing:  # a pending one has no ARN to unsubscribe with: SNS deletes it after 48 hours
                 if (s["Protocol"], s["Endpoint"]) not in wanted and s["SubscriptionArn"].startswith("arn:"):
                     sns.unsubscribe(SubscriptionArn=s["SubscriptionArn"])
-        to_set, to_remove = tag_delta(self.read_tags(spec.name), spec.tags)
+        to_set, to_remove = tag_delta(self.current_tags(spec.name, current), spec.tags)
         if to_set:
             sns.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])
         if to_remove:

@@ -27,6 +27,7 @@ class StateMachineSpec(Spec):
 
 
 NOT_FOUND = ("StateMachineDoesNotExist", "ResourceNotFound")
+REVISION = "_revision_id"  # read with the rest (not a managed field: never diffed), for the snapshot's pin
 
 
 class StateMachineHandler(ResourceHandler):
@@ -51,7 +52,8 @@ class StateMachineHandler(ResourceHandler):
         }
 
     def _described(self, spec: StateMachineSpec) -> dict[str, Any] | None:
-        """The comparable fields DescribeStateMachine shows (tags aside), or None when there is no such machine."""
+        """The comparable fields DescribeStateMachine shows (tags aside) and its revision (``REVISION``), or None
+        when there is no such machine."""
         sfn = self.clients.client("stepfunctions")
         found = missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=spec.arn), *NOT_FOUND)
         if found is None:
@@ -64,11 +66,13 @@ class StateMachineHandler(ResourceHandler):
             "role": found.get("roleArn"),
             "logging": logging,
             "tracing": bool((found.get("tracingConfiguration") or {}).get("enabled", False)),
+            REVISION: found.get("revisionId", ""),
         }
 
     def read(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+        """DescribeStateMachine and ListTagsForResource: two calls."""
         described = self._described(spec)
-        return None if described is None else {**described, "tags": self.read_tags(spec.arn) or {}}
+        return None if described is None else {**described, "tags": self._tags(spec.arn)}
 
     @staticmethod
     def create_kwargs(spec: StateMachineSpec) -> dict[str, Any]:
@@ -89,7 +93,7 @@ class StateMachineHandler(ResourceHandler):
         call_with_retries(lambda: sfn.create_state_machine(**kwargs), SFN_ROLE_NOT_READY, retry.budgets.role_propagation,
                           role_name(spec.role_arn))
 
-    def update(self, spec: StateMachineSpec, changes: tuple[FieldChange, ...]) -> None:
+    def update(self, spec: StateMachineSpec, changes: tuple[FieldChange, ...], current: dict[str, Any] | None = None) -> None:
         sfn = self.clients.client("stepfunctions")
         if any(c.field != "tags" for c in changes):
             kwargs = {
@@ -102,13 +106,15 @@ class StateMachineHandler(ResourceHandler):
             call_with_retries(lambda: sfn.update_state_machine(**kwargs), SFN_ROLE_NOT_READY, retry.budgets.role_propagation,
                               role_name(spec.role_arn))
             self._wait_until_visible(spec)
-        to_set, to_remove = tag_delta(self.read_tags(spec.arn), spec.tags)
+        to_set, to_remove = tag_delta(self.current_tags(spec.arn, current), spec.tags)
         if to_set:
             sfn.tag_resource(resourceArn=spec.arn, tags=[{"key": k, "value": v} for k, v in sorted(to_set.items())])
         if to_remove:
             sfn.untag_resource(resourceArn=spec.arn, tagKeys=to_remove)
 
-    def pin(self, spec: StateMachineSpec) -> dict[str, Any] | None:
+    def pin(self, spec: StateMachineSpec, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        if current is not None and REVISION in current:
+            return {"revision_id": current[REVISION]}
         sfn = self.clients.client("stepfunctions")
         found = missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=spec.arn), *NOT_FOUND)
         return None if found is None else {"revision_id": found.get("revisionId", "")}
@@ -117,7 +123,8 @@ class StateMachineHandler(ResourceHandler):
         """DescribeStateMachine is eventually consistent: wait until it shows the update, so the next plan is
         empty (Terraform does the same after UpdateStateMachine)."""
         wanted = self.desired(spec)
-        retry.wait_until(lambda: True if self._described(spec) == wanted else None, retry.budgets.read_after_write,
+        shown = lambda: {k: v for k, v in (self._described(spec) or {}).items() if k != REVISION}  # noqa: E731
+        retry.wait_until(lambda: True if shown() == wanted else None, retry.budgets.read_after_write,
                          f"state machine {spec.name}: waiting for reads to show the update", interval=0.5)
 
     def _arn(self, name_or_arn: str) -> str:
@@ -127,8 +134,12 @@ class StateMachineHandler(ResourceHandler):
         sfn = self.clients.client("stepfunctions")
         arn = self._arn(name)
         if missing_is_none(lambda: sfn.describe_state_machine(stateMachineArn=arn), *NOT_FOUND) is None:
-            return None
-        return {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+            return None  # (ListTagsForResource of a machine that does not exist may answer no tags rather than an error)
+        return self._tags(arn)
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        found = self.clients.client("stepfunctions").list_tags_for_resource(resourceArn=arn)
+        return {t["key"]: t["value"] for t in found.get("tags", [])}
 
     def delete(self, name: str) -> None:
         self.clients.client("stepfunctions").delete_state_machine(stateMachineArn=self._arn(name))

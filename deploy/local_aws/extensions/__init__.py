@@ -25,6 +25,7 @@ def apply_all(context: LocalContext) -> None:
         glue_job_runs,
         iam_boundaries,
         lambda_invoke,
+        logs_groups,
         s3_notifications,
         s3_policy_conditions,
         sfn_glue_sync,
@@ -33,7 +34,7 @@ def apply_all(context: LocalContext) -> None:
         sns_subscriptions,
     )
 
-    for module in (glue_api, glue_crawler, glue_job_runs, iam_boundaries, lambda_invoke, s3_notifications,
+    for module in (glue_api, glue_crawler, glue_job_runs, iam_boundaries, lambda_invoke, logs_groups, s3_notifications,
                    s3_policy_conditions, sfn_glue_sync, sfn_state_machines, sfn_status_events, sns_subscriptions,
                    events_targets, dispatch_speed):
         module.apply()

@@ -2,7 +2,7 @@
 
 Every behaviour sees requests before moto (``before``: return an Answer to send instead) and
 moto's successful responses after (``after``: record state, or return a rewritten body). Sources
-for each answer are in the README's realism table and in the docstrings below.
+for each answer are in docs/local-aws.md's realism table and in the docstrings below.
 """
 
 from __future__ import annotations

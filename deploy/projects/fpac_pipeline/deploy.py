@@ -121,7 +121,7 @@ def run_target(ctx: ProjectContext) -> RunTarget:
 
 
 def summarize_run(record: dict) -> list[str]:
-    """``deploy.py run``'s account of an fpac run record (LogResults writes it; see the README's record fields)."""
+    """``deploy.py run``'s account of an fpac run record (LogResults writes it; see docs/fpac-pipeline.md, 'S3 layout' and 'Stages')."""
     lines = []
     if record.get("failed_stage"):
         lines.append(f"failed stage: {record['failed_stage']}: {record.get('error')}")

@@ -137,7 +137,7 @@ def publish_metrics(spark, args, metrics):
 
 
 def build_metrics(stage, args, rows_read, rows_written, **extra):
-    """The per-stage metrics document LogResults reads (see pipeline README, 'Metrics')."""
+    """The per-stage metrics document LogResults reads (see docs/fpac-pipeline.md, 'Metrics convention')."""
     document = {
         "stage": stage,
         "run_id": args["run_id"],

@@ -164,6 +164,8 @@ class CriticalPath:
         # A plan: every resource's reads, the record's and the lock's at once; a removal's tags after the record.
         wrap(Planner, "plan", lambda f: lambda planner, specs, *a, **k: tracer.section("plan", lambda: f(planner, specs, *a, **k)))
         wrap(Planner, "plan_one", lambda f: lambda planner, spec: tracer.lane(spec.key, lambda: f(planner, spec)))
+        wrap(Planner, "read_unit", lambda f: lambda planner, unit: tracer.lane(  # a batched read is one lane
+            unit[0].key if len(unit) == 1 else f"{unit[0].kind} ×{len(unit)}", lambda: f(planner, unit)))
         wrap(Planner, "removal_tags", lambda f: lambda planner, key: tracer.lane(f"removal {key}", lambda: f(planner, key), ["record"]))
         wrap(planner_module, "read_record_state", lambda f: lambda *a: tracer.lane("record", lambda: f(*a)))
         wrap(planner_module, "read_lock", lambda f: lambda *a: tracer.lane("lock", lambda: f(*a)))
@@ -175,19 +177,20 @@ class CriticalPath:
         wrap(Applier, "_apply_changes", lambda f: lambda applier, *a: tracer.section("apply", lambda: f(applier, *a)))
 
         def run_graph(f):
-            def traced(applier, changes, result, emit, after):
+            def traced(applier, changes, result, emit, after, *rest):
                 def register():
                     earlier = [k for k in tracer.current.after if not k.startswith("journal ")] if tracer.current else []
                     keys = {c.key for c in changes}
                     for c in changes:  # a second graph (the deletes) starts once the first is done
                         deps = [d for d in after(c) if d in keys] or earlier
                         tracer.current.after.setdefault(c.key, []).extend(deps)
-                    return f(applier, changes, result, emit, after)
+                    return f(applier, changes, result, emit, after, *rest)
                 return tracer.section("apply", register)
             return traced
 
         wrap(Applier, "_run_graph", run_graph)
-        wrap(Applier, "_execute", lambda f: lambda applier, change, emit: tracer.lane(change.key, lambda: f(applier, change, emit)))
+        wrap(Applier, "_execute", lambda f: lambda applier, change, emit, *rest: tracer.lane(
+            change.key, lambda: f(applier, change, emit, *rest)))
         wrap(history.Journal, "change", lambda f: lambda journal, outcome: tracer.lane(
             f"journal {outcome['key']}", lambda: f(journal, outcome), [outcome["key"]]))
 
@@ -196,7 +199,7 @@ class CriticalPath:
                 for handler in applier.handlers.values():
                     if "pin" not in vars(handler):
                         original = handler.pin
-                        handler.pin = lambda spec, original=original: tracer.lane(spec.key, lambda: original(spec))
+                        handler.pin = lambda spec, *rest, original=original: tracer.lane(spec.key, lambda: original(spec, *rest))
                 return tracer.section("settle", lambda: f(applier, *a))
             return traced
 

@@ -90,16 +90,17 @@ class Planner:
                 units.append([spec])
         units[:0] = batches.values()
 
-        def read(unit: list[Spec]) -> list[dict[str, Any] | None]:
-            handler = self.handlers[unit[0].kind]
-            try:
-                return handler.read_many(unit) if len(unit) > 1 else [handler.read(unit[0])]
-            except (ClientError, BotoCoreError) as exc:
-                what = f"'{unit[0].name}'" if len(unit) == 1 else f"'{unit[0].name}' and {len(unit) - 1} more"
-                raise AwsCallError(f"reading {unit[0].kind} {what} failed: {describe_error(exc)}") from None
-
-        found = self.clients.map(read, units)
+        found = self.clients.map(self.read_unit, units)
         return {spec.key: current for unit, currents in zip(units, found) for spec, current in zip(unit, currents)}
+
+    def read_unit(self, unit: list[Spec]) -> list[dict[str, Any] | None]:
+        """What exists of ``unit``: one spec's ``read``, or a batched kind's specs in one ``read_many``."""
+        handler = self.handlers[unit[0].kind]
+        try:
+            return handler.read_many(unit) if len(unit) > 1 else [handler.read(unit[0])]
+        except (ClientError, BotoCoreError) as exc:
+            what = f"'{unit[0].name}'" if len(unit) == 1 else f"'{unit[0].name}' and {len(unit) - 1} more"
+            raise AwsCallError(f"reading {unit[0].kind} {what} failed: {describe_error(exc)}") from None
 
     def plan_one(self, spec: Spec) -> Change:
         handler = self.handlers[spec.kind]

@@ -170,6 +170,23 @@ class CriticalPath:
         wrap(planner_module, "read_record_state", lambda f: lambda *a: tracer.lane("record", lambda: f(*a)))
         wrap(planner_module, "read_lock", lambda f: lambda *a: tracer.lane("lock", lambda: f(*a)))
 
+        # A batched read's follow-ups (each one's tags) run a few at a time on threads of their own: each is a lane
+        # after the batch's, so the chain is the batch call then one follow-up, not all of them one after another.
+        from deploy.common.kinds import glue_tagged, log_group
+
+        def fan_out(f):
+            def traced(read, items, *rest):
+                outer = getattr(tracer._local, "lane", None)
+                if outer is None:
+                    return f(read, items, *rest)
+                key = outer[1]
+                return f(lambda item, i=iter(range(len(items))): tracer.lane(f"{key} +{next(i)}", lambda: read(item), [key]),
+                         items, *rest)
+            return traced
+
+        for module in (glue_tagged, log_group):
+            wrap(module, "each", fan_out)
+
         # An apply: under the lock, the entry's start beside the replan; the changes in dependency order, each
         # one's journal entry after it; then the record beside the snapshot's reads.
         wrap(Applier, "_begin", lambda f: lambda applier, *a: tracer.section("under the lock", lambda: f(applier, *a)))

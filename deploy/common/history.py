@@ -34,8 +34,9 @@ from .record import RecordLocation, read_json_object
 
 
 def new_entry_id(now: dt.datetime | None = None) -> str:
-    """Sortable by time: 20261126T021409Z-1a2b3c4d."""
-    return f"{(now or dt.datetime.now(dt.timezone.utc)):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    """Sortable by time to the millisecond (two runs in one second keep their order): 20261126T021409123Z-1a2b3c4d."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{uuid.uuid4().hex[:8]}"
 
 
 def _now() -> str:

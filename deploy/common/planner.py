@@ -103,12 +103,7 @@ class Planner:
             raise AwsCallError(f"reading {unit[0].kind} {what} failed: {describe_error(exc)}") from None
 
     def plan_one(self, spec: Spec) -> Change:
-        handler = self.handlers[spec.kind]
-        try:
-            current = handler.read(spec)
-        except (ClientError, BotoCoreError) as exc:
-            raise AwsCallError(f"reading {spec.kind} '{spec.name}' failed: {describe_error(exc)}") from None
-        return self.diff_one(spec, current)
+        return self.diff_one(spec, self.read_unit([spec])[0])
 
     def diff_one(self, spec: Spec, current: dict[str, Any] | None) -> Change:
         """The change that turns ``current`` (what ``read`` found) into ``spec``; it carries ``current`` to the apply."""

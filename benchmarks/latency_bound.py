@@ -27,7 +27,6 @@ import os
 import pstats
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -38,12 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.common import retry  # noqa: E402
 from deploy.common.applier import Applier  # noqa: E402
-from deploy.common.aws_common import AwsTarget, CallLog  # noqa: E402
+from deploy.common.aws_common import AwsClients, AwsTarget, CallLog  # noqa: E402
 from deploy.common.planner import Planner  # noqa: E402
 from deploy.common.preparation import connect, prepare  # noqa: E402
 from deploy.local_aws.admin import request_stats, reset_local_aws, set_realism  # noqa: E402
-from deploy.local_aws.manager import spawn_server  # noqa: E402
-from deploy.local_aws.realism.settings import ENV_VAR  # noqa: E402
+from scratch import private_server, scratch_folder  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "config" / "local.json"
 REGION = "us-east-2"
@@ -170,22 +168,20 @@ class CriticalPath:
         wrap(planner_module, "read_record_state", lambda f: lambda *a: tracer.lane("record", lambda: f(*a)))
         wrap(planner_module, "read_lock", lambda f: lambda *a: tracer.lane("lock", lambda: f(*a)))
 
-        # A batched read's follow-ups (each one's tags) run a few at a time on threads of their own: each is a lane
-        # after the batch's, so the chain is the batch call then one follow-up, not all of them one after another.
-        from deploy.common.kinds import glue_tagged, log_group
-
+        # A batched read's follow-ups (each one's tags: AwsClients.map called from within a read) run on threads of
+        # their own: each is a lane after the batch's, so the chain is the batch call then one follow-up, not all of
+        # them one after another. A map from outside any lane (a plan's reads) is left as it is.
         def fan_out(f):
-            def traced(read, items, *rest):
+            def traced(clients, work, items):
                 outer = getattr(tracer._local, "lane", None)
                 if outer is None:
-                    return f(read, items, *rest)
-                key = outer[1]
-                return f(lambda item, i=iter(range(len(items))): tracer.lane(f"{key} +{next(i)}", lambda: read(item), [key]),
-                         items, *rest)
+                    return f(clients, work, items)
+                key, items = outer[1], list(items)
+                return f(clients, lambda item, i=iter(range(len(items))): tracer.lane(f"{key} +{next(i)}", lambda: work(item), [key]),
+                         items)
             return traced
 
-        for module in (glue_tagged, log_group):
-            wrap(module, "each", fan_out)
+        wrap(AwsClients, "map", fan_out)
 
         # An apply: under the lock, the entry's start beside the replan; the changes in dependency order, each
         # one's journal entry after it; then the record beside the snapshot's reads.
@@ -307,18 +303,14 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the last round (the main thread only: the workers' calls show as waits), top 25 by own time")
     args = parser.parse_args()
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     latency = args.latency_ms / 1000
     tracer = CriticalPath()
     tracer.install()
     sleeps = Sleeps()
-    work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    server = spawn_server(work / "local-aws", detach=False, exit_with_pid=os.getpid(),
-                          extra_env={ENV_VAR: f'{{"enabled": false, "call_latency_ms": {args.latency_ms}}}'})
-    tracer.server_pid = server.pid
     profile = cProfile.Profile() if args.profile else None
-    try:
+    realism = f'{{"enabled": false, "call_latency_ms": {args.latency_ms}}}'
+    with scratch_folder("bench-latency-") as work, private_server(work / "local-aws", realism) as server:
+        tracer.server_pid = server.pid
         rows: dict[str, list[Figure]] = {"first deploy": [], "no-op plan": []}
         warmup: dict[str, Figure] = {}
         for round_ in range(args.warmup + args.rounds):
@@ -354,8 +346,6 @@ def main() -> None:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
             print(out.getvalue())
-    finally:
-        server.terminate()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,10 @@ class StubbedClients:
         self.client(service)
         return self.stubbers[service]
 
+    def map(self, work, items):
+        """AwsClients.map, one item after another (a Stubber answers in the order its responses were added)."""
+        return [work(item) for item in items]
+
 
 def _no_diff(handler, spec, current):
     current = {**current, "tags": comparable_tags(current.get("tags"))}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -156,14 +155,6 @@ class ResourceHandler(ABC):
         if current is not None and "tags" in current:
             return current["tags"]
         return self.read_tags(name)
-
-
-def each(read: Callable[[Any], Any], items: list[Any], workers: int = 4) -> list[Any]:
-    """``read`` of every item, in order, a few at a time (a batched kind's follow-up reads, e.g. each one's tags)."""
-    if len(items) <= 1:
-        return [read(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(read, items))
 
 
 def missing_is_none(call, *codes: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .base import ResourceHandler, Spec, each, missing_is_none, tag_delta
+from .base import ResourceHandler, Spec, missing_is_none, tag_delta
 
 
 NOT_FOUND = "EntityNotFoundException"
@@ -43,8 +43,9 @@ class GlueTagged(ResourceHandler):
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(names), at_once):
             found.update({item["Name"]: item for item in batch_get(names[start:start + at_once])})
-        tags = each(lambda s: missing_is_none(lambda: self._tags_of_existing(s.name), NOT_FOUND) if s.name in found else None,
-                    specs)  # None: deleted since
+        tags = self.clients.map(
+            lambda s: missing_is_none(lambda: self._tags_of_existing(s.name), NOT_FOUND) if s.name in found else None,
+            specs)  # None: deleted since
         return [None if t is None else {**comparable(found[s.name]), "tags": t} for s, t in zip(specs, tags)]
 
     def _tags_of_existing(self, name: str) -> dict[str, str]:

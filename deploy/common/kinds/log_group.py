@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..plan import FieldChange
-from .base import Kind, Request, ResourceHandler, Spec, changed, each, missing_is_none, tag_delta
+from .base import Kind, Request, ResourceHandler, Spec, changed, missing_is_none, tag_delta
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +37,7 @@ class LogGroupHandler(ResourceHandler):
         for start in range(0, len(names), DESCRIBE_AT_ONCE):
             found = logs.describe_log_groups(logGroupIdentifiers=names[start:start + DESCRIBE_AT_ONCE])["logGroups"]
             groups.update({g["logGroupName"]: g for g in found})
-        tags = each(lambda s: self.read_tags(s.name) if s.name in groups else None, specs)  # None: gone since
+        tags = self.clients.map(lambda s: self.read_tags(s.name) if s.name in groups else None, specs)  # None: gone since
         return [None if t is None else {"retention_days": groups[s.name].get("retentionInDays"), "tags": t}
                 for s, t in zip(specs, tags)]
 

@@ -25,7 +25,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -40,8 +39,7 @@ from deploy.cli import cli  # noqa: E402
 from deploy.common import fleet, preparation  # noqa: E402
 from deploy.common.projects import ENV_VAR as PROJECTS_VAR  # noqa: E402
 from deploy.local_aws.admin import request_stats, set_realism  # noqa: E402
-from deploy.local_aws.manager import spawn_server  # noqa: E402
-from deploy.local_aws.realism.settings import ENV_VAR as REALISM_VAR  # noqa: E402
+from scratch import private_server, scratch_folder  # noqa: E402
 
 FPAC = REPO / "deploy" / "projects" / "fpac_pipeline"
 LOCAL_CONFIG = REPO / "deploy" / "config" / "local.json"
@@ -136,12 +134,8 @@ def main() -> None:
                         help="aws.max_in_flight of the config (default: the config's default); a comma-separated list measures each")
     parser.add_argument("--cli", action="store_true", help="also time the plan as one CLI process")
     args = parser.parse_args()
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    work = Path(tempfile.mkdtemp(prefix="bench-many-"))
-    server = spawn_server(work / "local-aws", detach=False, exit_with_pid=os.getpid(),
-                          extra_env={REALISM_VAR: '{"enabled": false, "call_latency_ms": 0}'})
-    try:
+    with scratch_folder("bench-many-") as work, \
+            private_server(work / "local-aws", '{"enabled": false, "call_latency_ms": 0}') as server:
         config = generate(work, args.projects, server.endpoint)
         target = ["--config", str(config), "--project-type", "all"]
         started = time.perf_counter()
@@ -175,9 +169,6 @@ def main() -> None:
             if proc.returncode != 0:
                 raise SystemExit(f"CLI plan failed ({proc.returncode}): {proc.stderr[-2000:]}")
             print(f"as one CLI process (start-up and imports included), the last max_in_flight: {wall:.2f}s")
-    finally:
-        server.terminate()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace, server, target: list[str], phases: Phases, in_flight: int | None) -> None:

@@ -113,11 +113,9 @@ class ObjectHandler(ResourceHandler):
         self.create(spec)
 
     def pin(self, spec: ObjectSpec, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        if current is not None and VERSION in current:
-            return {"version_id": current[VERSION]} if current[VERSION] else None
-        s3 = self.clients.client("s3")
-        head = missing_is_none(lambda: s3.head_object(Bucket=spec.bucket, Key=spec.object_key), *NOT_FOUND)
-        return None if head is None or not head.get("VersionId") else {"version_id": head["VersionId"]}
+        if current is None or VERSION not in current:  # a listing shows no version: HeadObject, as read does
+            current = self.read(spec)
+        return {"version_id": current[VERSION]} if current and current[VERSION] else None
 
     def restore(self, spec: ObjectSpec, pin: dict[str, Any]) -> None:
         """Make the recorded object version current again (a copy of it, metadata and tags included)."""
